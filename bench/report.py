@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Turns bench/run.sh's raw records into the markdown result table.
+
+usage: report.py RESULTS.tsv META.txt NOTES.txt > latest.md
+
+RESULTS.tsv rows are "target scenario metric value" (tab separated), one per
+round; a value of "failed" marks a run that did not produce a figure. Each
+cell is the median over rounds; a cell with no figure but a failure says
+"failed"; a cell never measured says "-".
+"""
+
+import statistics
+import sys
+
+TARGETS = ["backend", "rampart", "nginx", "haproxy"]
+HEAD = ["backend alone", "rampart", "nginx", "haproxy"]
+
+# (scenario, metric, row label, unit label, format, better)
+ROWS = [
+    ("ka_small", "rps", "keep-alive, 100 B", "requests/s", "{:,.0f}", "higher"),
+    ("ka_small", "p99_ms", "keep-alive, 100 B", "p99 latency, ms", "{:.2f}", "lower"),
+    ("ka_small", "cpu_us", "keep-alive, 100 B", "CPU µs / request", "{:.2f}", "lower"),
+    ("close_small", "rps", "new connection per request, 100 B", "requests/s", "{:,.0f}", "higher"),
+    ("close_small", "p99_ms", "new connection per request, 100 B", "p99 latency, ms", "{:.2f}", "lower"),
+    ("close_small", "cpu_us", "new connection per request, 100 B", "CPU µs / request", "{:.2f}", "lower"),
+    ("ka_16k", "rps", "keep-alive, 16 KiB", "requests/s", "{:,.0f}", "higher"),
+    ("ka_16k", "p99_ms", "keep-alive, 16 KiB", "p99 latency, ms", "{:.2f}", "lower"),
+    ("ka_16k", "cpu_us", "keep-alive, 16 KiB", "CPU µs / request", "{:.2f}", "lower"),
+    ("idle_silent", "bytes_per_conn", "idle connections, nothing sent", "RSS bytes / connection", "{:,.0f}", "lower"),
+    ("idle_ka", "bytes_per_conn", "idle keep-alive, after one request", "RSS bytes / connection", "{:,.0f}", "lower"),
+    ("count_ka", "instr", "keep-alive, 100 B, fixed count", "instructions / request", "{:,.0f}", "lower"),
+    ("count_ka", "syscalls", "keep-alive, 100 B, fixed count", "system calls / request", "{:.2f}", "lower"),
+]
+
+
+def load(path):
+    cells = {}
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) != 4:
+            continue
+        cells.setdefault(tuple(parts[:3]), []).append(parts[3])
+    return cells
+
+
+def cell(cells, target, scenario, metric):
+    """(median or None, text)."""
+    vals = cells.get((target, scenario, metric))
+    if not vals and metric in ("p99_ms", "cpu_us"):
+        # a failed wrk run is recorded once, under rps
+        vals = [v for v in cells.get((target, scenario, "rps"), []) if v == "failed"]
+    if not vals:
+        return None, "-"
+    nums = []
+    for v in vals:
+        try:
+            nums.append(float(v))
+        except ValueError:
+            pass
+    if not nums:
+        return None, "failed"
+    return statistics.median(nums), None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return "{:.2f}".format(a / b)
+
+
+def main(argv):
+    if len(argv) != 4:
+        raise SystemExit(__doc__)
+    cells = load(argv[1])
+    meta = {}
+    for line in open(argv[2]):
+        k, _, v = line.rstrip("\n").partition("=")
+        meta[k] = v
+    notes = [n.strip() for n in open(argv[3]) if n.strip()]
+
+    out = []
+    out.append("# rampart side-by-side benchmark")
+    out.append("")
+    out.append("%s; %s." % (meta.get("date", "?"), meta.get("host", "?")))
+    out.append("rampart: `%s`; nginx %s; haproxy %s; wrk %s." % (
+        meta.get("rampart", "?"), meta.get("nginx", "?"), meta.get("haproxy", "?"), meta.get("wrk", "?")))
+    out.append("%s; %s. One worker per proxy, loopback, medians over rounds."
+               % (meta.get("settings", ""), meta.get("pinning") or "no CPU pinning"))
+    out.append("Method and caveats: docs/performance.md.")
+    out.append("")
+    out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
+    out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
+    for scenario, metric, label, unit, fmt, better in ROWS:
+        vals = {}
+        texts = []
+        for t in TARGETS:
+            v, text = cell(cells, t, scenario, metric)
+            vals[t] = v
+            texts.append(text if v is None else fmt.format(v))
+        arrow = "↑" if better == "higher" else "↓"
+        out.append("| %s | %s %s | %s | %s | %s |" % (
+            label, unit, arrow, " | ".join(texts),
+            ratio(vals["rampart"], vals["nginx"]), ratio(vals["rampart"], vals["haproxy"])))
+    out.append("")
+    out.append("↑ higher is better, ↓ lower is better. A ratio is rampart's median divided by the "
+               "other's: 0.85 for CPU µs / request means rampart uses 15 % less CPU per request; "
+               "1.10 for requests/s means 10 % more throughput. \"backend alone\" is the ceiling: "
+               "wrk straight at the backend, no proxy.")
+    if notes:
+        out.append("")
+        out.append("Failures during this run:")
+        out.append("")
+        for n in notes:
+            out.append("- " + n)
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

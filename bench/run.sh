@@ -1,0 +1,566 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: rampart, nginx and haproxy, one worker each, in
+# front of the same nginx backend, on loopback. Method: docs/performance.md.
+#
+#   bench/run.sh                      ROUNDS=3 DURATION=5 (about 7 minutes)
+#   QUICK=1 bench/run.sh              1 round of 2 s, smaller counts (smoke test)
+#   RAMPART_BIN=/usr/sbin/nginx ...   stand-in while rampart cannot run yet
+#
+# Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNTS(0 skips the
+# callgrind/strace counts) PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN
+# OUT(markdown file) KEEP_WORK(1 keeps the scratch directory).
+#
+# Every process this script starts is tracked by PID and stopped on exit;
+# a target that fails is reported as "failed" in its column, the run goes on.
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+PY=/usr/bin/python3
+UTIL="$PY $HERE/util.py"
+
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    ROUNDS=${ROUNDS:-1}; DURATION=${DURATION:-2}; COUNT_N=${COUNT_N:-500}
+else
+    ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; COUNT_N=${COUNT_N:-2000}
+fi
+DURATION=${DURATION%s}
+CONNS=${CONNS:-50}
+IDLE_CONNS=${IDLE_CONNS:-5000}
+COUNTS=${COUNTS:-1}
+PIN=${PIN:-auto}
+RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
+NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+HAPROXY_BIN=${HAPROXY_BIN:-$(command -v haproxy || echo /usr/sbin/haproxy)}
+OUT=${OUT:-$HERE/results/latest.md}
+KEEP_WORK=${KEEP_WORK:-0}
+
+PROXIES="rampart nginx haproxy"
+TARGETS="backend $PROXIES"
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for tool in wrk h2load curl "$NGINX_BIN" "$HAPROXY_BIN"; do
+    command -v "$tool" >/dev/null || die "$tool not found (scripts/deps.sh bench installs it)"
+done
+if [ "$COUNTS" = 1 ]; then
+    for tool in valgrind strace; do
+        command -v "$tool" >/dev/null || die "$tool not found (or set COUNTS=0)"
+    done
+fi
+
+# ---------------------------------------------------------------------------
+# Process tracking. PIDS holds every live process we started; cleanup stops
+# each one and its descendants (nginx's worker), by PID only.
+PIDS=""
+W=""
+FAILED=0
+
+tree_pids() {
+    ps -e -o pid=,ppid= | awk -v root="$1" '
+        { p[NR] = $1; pp[NR] = $2 }
+        END {
+            in_tree[root] = 1; print root
+            for (changed = 1; changed; ) {
+                changed = 0
+                for (i = 1; i <= NR; i++)
+                    if (!(p[i] in in_tree) && (pp[i] in in_tree)) {
+                        in_tree[p[i]] = 1; print p[i]; changed = 1
+                    }
+            }
+        }'
+}
+
+track() { PIDS="$PIDS $1"; }
+untrack() { PIDS=$(echo " $PIDS " | sed "s/ $1 / /g"); }
+
+# stop ROOT [SIGNAL_PID [TIMEOUT]]: SIGTERM to SIGNAL_PID (default ROOT), wait
+# for ROOT to exit, then SIGKILL whatever of the tree is left. Returns 1 when
+# it had to kill.
+stop_pid() {
+    local root=$1 sigpid=${2:-$1} timeout=${3:-10} tree i rc=0
+    tree=$(tree_pids "$root")
+    kill -TERM "$sigpid" 2>/dev/null
+    for ((i = 0; i < timeout * 10; i++)); do
+        kill -0 "$root" 2>/dev/null || break
+        # a zombie root (exited, not reaped) counts as gone
+        [ "$(awk '{print $3}' "/proc/$root/stat" 2>/dev/null)" = Z ] && break
+        sleep 0.1
+    done
+    for p in $tree; do
+        if kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
+            kill -KILL "$p" 2>/dev/null && rc=1
+        fi
+    done
+    wait "$root" 2>/dev/null
+    untrack "$root"
+    return $rc
+}
+
+cleanup() {
+    local p
+    trap - EXIT INT TERM
+    for p in $PIDS; do stop_pid "$p" "$p" 3 || true; done
+    if [ -n "$W" ] && [ -d "$W" ]; then
+        if [ "$KEEP_WORK" = 1 ] || [ "$FAILED" = 1 ]; then
+            log "scratch directory kept: $W (logs of failed targets)"
+        else
+            rm -rf "$W"
+        fi
+    fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# ---------------------------------------------------------------------------
+# /proc readers, summed over a process tree (nginx: master + worker; the
+# master is idle, so the sum is the worker's cost).
+
+cpu_ticks() {
+    local p s t=0
+    for p in $(tree_pids "$1"); do
+        s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        s=${s##*) }  # fields after "pid (comm) ": state=1 ... utime=12 stime=13
+        t=$((t + $(echo "$s" | awk '{print $12 + $13}')))
+    done
+    echo "$t"
+}
+
+rss_kb() {
+    local p t=0 v
+    for p in $(tree_pids "$1"); do
+        v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+
+fd_count() {
+    local p t=0
+    for p in $(tree_pids "$1"); do
+        t=$((t + $(ls "/proc/$p/fd" 2>/dev/null | wc -l)))
+    done
+    echo "$t"
+}
+
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$W/results.tsv"; }
+note() { printf '%s\n' "$*" >>"$W/notes.txt"; log "$*"; FAILED=1; }
+
+# ---------------------------------------------------------------------------
+# Set-up: limits, CPUs, ports, scratch directory, configurations.
+
+# 5,000 idle client sockets in one client process and as many in the proxy.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -Sn)
+if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((IDLE_CONNS + 1000)) ]; then
+    IDLE_CONNS=$((nofile - 1000))
+    log "ulimit -n is $nofile: idle test lowered to $IDLE_CONNS connections"
+fi
+# haproxy refuses to start when 2 * maxconn (+ a few) exceeds the fd limit.
+HAPROXY_MAXCONN=20000
+if [ "$nofile" != unlimited ] && [ $((2 * HAPROXY_MAXCONN + 100)) -gt "$nofile" ]; then
+    HAPROXY_MAXCONN=$(((nofile - 100) / 2))
+fi
+
+NCPU=$(nproc)
+CPU_PROXY="" CPU_LOAD="" CPU_BACKEND=""
+if [ "$PIN" = auto ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
+    # The proxy under test gets a core of its own; load generator and
+    # backend share the rest (one core each from 3 CPUs on).
+    CPU_PROXY=$((NCPU - 1)); CPU_LOAD=0; CPU_BACKEND=$((NCPU >= 3 ? 1 : 0))
+fi
+pin() { [ -n "$1" ] && echo "taskset -c $1"; }
+
+W=$(mktemp -d /tmp/rampart-bench.XXXXXX) || die "mktemp"
+chmod 755 "$W"  # nginx workers may run as nobody when we are root
+: >"$W/results.tsv"; : >"$W/notes.txt"
+
+read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy <<<"$($UTIL freeports 4)" ||
+    die "no free ports in 20000-32000"
+
+mkdir -p "$W/backend/logs" "$W/backend/www" "$W/rampart/logs" "$W/nginx/logs" "$W/haproxy"
+head -c 100 /dev/zero | tr '\0' 'a' >"$W/backend/www/small"
+head -c 16384 /dev/zero | tr '\0' 'b' >"$W/backend/www/16k"
+chmod -R a+rX "$W"
+
+cat >"$W/backend/backend.conf" <<EOF
+# Backend for every proxy and the ceiling run: static files, keep-alive.
+worker_processes 1;
+daemon off;
+pid logs/backend.pid;
+error_log logs/error.log warn;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    keepalive_requests 100000000;
+    sendfile on;
+    open_file_cache max=16 inactive=600s;
+    open_file_cache_valid 600s;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$PORT_backend backlog=4096;
+        root $W/backend/www;
+    }
+}
+EOF
+
+# rampart and nginx read the same nginx-syntax configuration.
+proxy_conf() {
+    cat <<EOF
+worker_processes 1;
+daemon off;
+pid logs/proxy.pid;
+error_log logs/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    keepalive_timeout 75s;
+    keepalive_requests 100000000;
+    upstream backend {
+        server 127.0.0.1:$PORT_backend;
+        keepalive 32;
+        keepalive_requests 100000000;
+    }
+    server {
+        listen 127.0.0.1:$1;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+proxy_conf "$PORT_rampart" >"$W/rampart/proxy.conf"
+proxy_conf "$PORT_nginx" >"$W/nginx/proxy.conf"
+
+cat >"$W/haproxy/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn $HAPROXY_MAXCONN
+defaults
+    mode http
+    maxconn $HAPROXY_MAXCONN
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 75s
+    timeout server 60s
+    timeout http-request 60s
+    timeout http-keep-alive 75s
+frontend fe
+    bind 127.0.0.1:$PORT_haproxy
+    default_backend be
+backend be
+    server s1 127.0.0.1:$PORT_backend
+EOF
+
+# cmd_of TARGET: the command line that runs TARGET in the foreground.
+cmd_of() {
+    case $1 in
+    backend) echo "$NGINX_BIN -p $W/backend/ -c $W/backend/backend.conf" ;;
+    rampart) echo "$RAMPART_BIN -p $W/rampart/ -c $W/rampart/proxy.conf" ;;
+    nginx) echo "$NGINX_BIN -p $W/nginx/ -c $W/nginx/proxy.conf" ;;
+    haproxy) echo "$HAPROXY_BIN -db -f $W/haproxy/haproxy.cfg" ;;
+    esac
+}
+port_of() { eval echo "\$PORT_$1"; }
+logdir_of() { echo "$W/$1"; }
+
+wait_ready() {  # PORT PID TIMEOUT_S
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        alive "$2" || return 1
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# check_http PORT: the two bodies come back whole through the target.
+check_http() {
+    local a b
+    a=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$1/small")
+    b=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$1/16k")
+    [ "$a" = "200 100" ] && [ "$b" = "200 16384" ]
+}
+
+# start TARGET: runs it pinned, sets PID_<target>; 1 if it does not answer.
+start() {
+    local t=$1 cpu pid
+    cpu=$CPU_PROXY; [ "$t" = backend ] && cpu=$CPU_BACKEND
+    if [ "$t" = rampart ] && [ ! -x "$RAMPART_BIN" ]; then
+        note "rampart: $RAMPART_BIN is not an executable"
+        return 1
+    fi
+    # shellcheck disable=SC2046
+    $(pin "$cpu") $(cmd_of "$t") >>"$(logdir_of "$t")/stderr.log" 2>&1 </dev/null &
+    pid=$!
+    track "$pid"
+    eval "PID_$t=$pid"
+    if ! wait_ready "$(port_of "$t")" "$pid" 15; then
+        note "$t: did not start listening (see $(logdir_of "$t")/stderr.log)"
+        stop_pid "$pid" >/dev/null
+        return 1
+    fi
+    if ! check_http "$(port_of "$t")"; then
+        note "$t: wrong answers to GET /small or /16k"
+        stop_pid "$pid" >/dev/null
+        return 1
+    fi
+    return 0
+}
+
+DOWN=""
+is_down() { case " $DOWN " in *" $1 "*) return 0 ;; esac; return 1; }
+mark_down() { is_down "$1" || DOWN="$DOWN $1"; }
+
+# ---------------------------------------------------------------------------
+# Scenario (4): idle connections, on freshly started proxies.
+
+idle_test() {
+    local t=$1 pid port line rss0 rss1 rss2 fd0 k ok bad i
+    pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
+    coproc IDLE { exec $PY "$HERE/idle_client.py" --port "$port" --conns "$IDLE_CONNS" --deadline 180 2>&1; }
+    local cpid=$IDLE_PID rd=${IDLE[0]} wr=${IDLE[1]}
+    track "$cpid"
+    if read -r -t 60 line <&"$rd" && [ "$line" = warm ]; then
+        sleep 0.5
+        rss0=$(rss_kb "$pid"); fd0=$(fd_count "$pid")
+        echo go >&"$wr"
+        if read -r -t 120 line <&"$rd" && [ "${line%% *}" = open ]; then
+            k=${line#open }
+            # connected != accepted: wait until the proxy holds the sockets
+            for ((i = 0; i < 100; i++)); do
+                [ $(($(fd_count "$pid") - fd0)) -ge $((k * 99 / 100)) ] && break
+                sleep 0.1
+            done
+            sleep 0.5
+            rss1=$(rss_kb "$pid")
+            record "$t" idle_silent bytes_per_conn $(((rss1 - rss0) * 1024 / k))
+            echo go >&"$wr"
+            if read -r -t 150 line <&"$rd" && [ "${line%% *}" = done ]; then
+                read -r _ ok bad <<<"$line"
+                sleep 0.5
+                rss2=$(rss_kb "$pid")
+                if [ $((bad * 100)) -le "$k" ]; then
+                    record "$t" idle_ka bytes_per_conn $(((rss2 - rss0) * 1024 / k))
+                else
+                    note "$t: idle test: $bad of $k requests failed"
+                    record "$t" idle_ka bytes_per_conn failed
+                fi
+                log "$t: idle $k conns: RSS $rss0 -> $rss1 -> $rss2 kB"
+            else
+                note "$t: idle test: requests on idle connections: ${line:-timeout}"
+                record "$t" idle_ka bytes_per_conn failed
+            fi
+        else
+            note "$t: idle test: opening connections: ${line:-timeout}"
+            record "$t" idle_silent bytes_per_conn failed
+            record "$t" idle_ka bytes_per_conn failed
+        fi
+    else
+        note "$t: idle test: warm-up: ${line:-timeout}"
+        record "$t" idle_silent bytes_per_conn failed
+        record "$t" idle_ka bytes_per_conn failed
+    fi
+    echo go >&"$wr" 2>/dev/null
+    { exec {wr}>&-; } 2>/dev/null  # EOF tells the client to quit
+    stop_pid "$cpid" "$cpid" 10 >/dev/null
+    if ! alive "$pid"; then
+        note "$t: died during the idle test"
+        mark_down "$t"
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Scenarios (1)-(3) and (5): wrk runs, CPU from /proc/PID/stat.
+
+SCENARIOS="ka_small close_small ka_16k"
+CLK_TCK=$(getconf CLK_TCK)
+
+wrk_run() {  # TARGET SCENARIO ROUND
+    local t=$1 s=$2 r=$3 pid port path hdr out c0 c1 parsed req rps p99 bad
+    pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
+    case $s in
+    ka_small) path=/small; hdr="" ;;
+    close_small) path=/small; hdr="Connection: close" ;;
+    ka_16k) path=/16k; hdr="" ;;
+    esac
+    out="$W/wrk-$t-$s-$r.txt"
+    c0=$(cpu_ticks "$pid")
+    # shellcheck disable=SC2046
+    timeout $((DURATION + 30)) $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+        ${hdr:+-H "$hdr"} "http://127.0.0.1:$port$path" >"$out" 2>&1
+    c1=$(cpu_ticks "$pid")
+    if ! alive "$pid"; then
+        note "$t: died during $s round $r"
+        mark_down "$t"
+        record "$t" "$s" rps failed
+        return
+    fi
+    if ! parsed=$($UTIL wrk "$out"); then
+        note "$t: $s round $r: wrk output unreadable ($out)"
+        record "$t" "$s" rps failed
+        return
+    fi
+    read -r req rps p99 bad <<<"$parsed"
+    if [ "$req" -eq 0 ] || [ $((bad * 100)) -gt "$req" ]; then
+        note "$t: $s round $r: $bad errors in $req requests"
+        record "$t" "$s" rps failed
+        return
+    fi
+    record "$t" "$s" rps "$rps"
+    record "$t" "$s" p99_ms "$p99"
+    record "$t" "$s" cpu_us "$(awk -v c=$((c1 - c0)) -v n="$req" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.3f", c * 1e6 / hz / n }')"
+}
+
+# ---------------------------------------------------------------------------
+# Load-independent counts: instructions (callgrind) and system calls
+# (strace -c) for a fixed number of requests, measured at N and 2N so that
+# start-up and shutdown cancel out: per request = (count(2N) - count(N)) / N.
+
+# count_once TARGET TOOL N: sets COUNT to the tool's total, or "failed". Not
+# run in $(...) so that the started PID is tracked by this shell.
+count_once() {
+    local t=$1 tool=$2 n=$3 d pid sig i got
+    COUNT=failed
+    d="$W/count/$t-$tool-$n"; mkdir -p "$d"
+    chmod 777 "$d"  # nginx's worker, forked under valgrind, may run as nobody
+    case $tool in
+    callgrind)
+        valgrind -q --tool=callgrind --callgrind-out-file="$d/cg.%p" \
+            $(cmd_of "$t") >"$d/stderr.log" 2>&1 </dev/null &
+        ;;
+    strace)
+        strace -f -c -qq -o "$d/strace.txt" $(cmd_of "$t") >"$d/stderr.log" 2>&1 </dev/null &
+        ;;
+    esac
+    pid=$!
+    track "$pid"
+    sig=$pid
+    if [ "$tool" = strace ]; then
+        for ((i = 0; i < 50; i++)); do
+            sig=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
+            [ -n "$sig" ] && break
+            sleep 0.1
+        done
+        [ -n "$sig" ] || sig=$pid
+    fi
+    if ! wait_ready "$(port_of "$t")" "$pid" 60; then
+        stop_pid "$pid" "$sig" 5 >/dev/null
+        return
+    fi
+    timeout 600 h2load --h1 -n "$n" -c 10 -t 1 "http://127.0.0.1:$(port_of "$t")/small" >"$d/h2load.txt" 2>&1
+    got=$($UTIL h2load "$d/h2load.txt")
+    stop_pid "$pid" "$sig" 60 || return
+    [ "$got" = "$n" ] || return
+    case $tool in
+    callgrind) COUNT=$($UTIL callgrind "$d"/cg.*) ;;
+    strace) COUNT=$($UTIL strace "$d/strace.txt") ;;
+    esac
+}
+
+count_target() {  # TARGET TOOL METRIC
+    local t=$1 tool=$2 m=$3 a b
+    count_once "$t" "$tool" "$COUNT_N"; a=$COUNT
+    count_once "$t" "$tool" $((2 * COUNT_N)); b=$COUNT
+    if [ "$a" = failed ] || [ "$b" = failed ]; then
+        note "$t: $tool count failed (see $W/count/$t-$tool-*)"
+        record "$t" count_ka "$m" failed
+        return
+    fi
+    record "$t" count_ka "$m" "$(awk -v a="$a" -v b="$b" -v n="$COUNT_N" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    log "$t: $tool: $a at $COUNT_N requests, $b at $((2 * COUNT_N))"
+}
+
+# ---------------------------------------------------------------------------
+# Run.
+
+log "work dir $W; ports backend=$PORT_backend rampart=$PORT_rampart nginx=$PORT_nginx haproxy=$PORT_haproxy"
+log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
+
+start backend || die "the nginx backend does not start (see $W/backend/stderr.log)"
+
+for t in $PROXIES; do
+    start "$t" || mark_down "$t"
+done
+
+for t in $PROXIES; do
+    if is_down "$t"; then
+        record "$t" idle_silent bytes_per_conn failed
+        record "$t" idle_ka bytes_per_conn failed
+        continue
+    fi
+    log "$t: idle connections"
+    idle_test "$t"
+done
+
+for t in $TARGETS; do
+    is_down "$t" && continue
+    # shellcheck disable=SC2046
+    timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$(port_of "$t")/small" >/dev/null 2>&1
+done
+
+# Rounds interleave targets (and rotate their order) so that drift in the
+# machine's speed spreads over all columns instead of favouring one.
+order=($TARGETS)
+for ((r = 1; r <= ROUNDS; r++)); do
+    for s in $SCENARIOS; do
+        for ((i = 0; i < ${#order[@]}; i++)); do
+            t=${order[$(((i + r - 1) % ${#order[@]}))]}
+            if is_down "$t"; then
+                record "$t" "$s" rps failed
+                continue
+            fi
+            log "round $r/$ROUNDS $s $t"
+            wrk_run "$t" "$s" "$r"
+        done
+    done
+done
+
+for t in $PROXIES; do
+    pid=$(eval echo "\${PID_$t:-}")
+    [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
+done
+
+if [ "$COUNTS" = 1 ]; then
+    for t in $PROXIES; do
+        if is_down "$t"; then
+            record "$t" count_ka instr failed
+            record "$t" count_ka syscalls failed
+            continue
+        fi
+        log "$t: callgrind instruction counts ($COUNT_N and $((2 * COUNT_N)) requests)"
+        count_target "$t" callgrind instr
+        log "$t: strace system-call counts"
+        count_target "$t" strace syscalls
+    done
+fi
+
+stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
+
+{
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "host=$(uname -sr), $NCPU CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
+    echo "rampart=$RAMPART_BIN"
+    echo "nginx=$($NGINX_BIN -v 2>&1 | sed 's/^nginx version: //')"
+    echo "haproxy=$($HAPROXY_BIN -v 2>&1 | awk 'NR == 1 {print $3}')"
+    echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N"
+    echo "pinning=${CPU_PROXY:+proxy on CPU $CPU_PROXY, wrk on CPU $CPU_LOAD, backend on CPU $CPU_BACKEND}"
+} >"$W/meta.txt"
+
+mkdir -p "$(dirname "$OUT")"
+$PY "$HERE/report.py" "$W/results.tsv" "$W/meta.txt" "$W/notes.txt" >"$OUT.tmp" || die "report.py failed"
+mv "$OUT.tmp" "$OUT"
+cat "$OUT"
+log "written to $OUT"

@@ -1,0 +1,288 @@
+/* Configuration generation: the immutable, reference-counted result of
+ * parsing and validating one configuration (DESIGN.md, "Configuration
+ * generations and reload").
+ *
+ * Everything hangs off one arena owned by the generation. Per-location
+ * settings are already merged (http -> server -> location -> nested
+ * location) when a generation is built: the request path never looks up
+ * inheritance. Times are milliseconds, sizes bytes; RP_UNSET (-1) appears
+ * only during building, never in a finished generation.
+ */
+#ifndef RP_CONF_CONF_H
+#define RP_CONF_CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "conf/ast.h"
+#include "conf/vars.h"
+#include "core/arena.h"
+#include "core/str.h"
+
+typedef struct rp_conf_s rp_conf_t;
+typedef struct rp_server_s rp_server_t;
+typedef struct rp_location_s rp_location_t;
+typedef struct rp_log_file_s rp_log_file_t; /* core/log.h */
+
+typedef struct {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char text[64]; /* "127.0.0.1:8080", "[::1]:8080" */
+} rp_sockaddr_t;
+
+/* ---- upstreams ---- */
+
+typedef struct {
+    char *name;        /* as written: "backend1.example.com:8080" */
+    rp_sockaddr_t addr;
+    int weight;        /* >= 1 */
+} rp_upstream_server_t;
+
+typedef struct {
+    char *name;                   /* upstream name, or "host:port" for an
+                                     implicit upstream made by proxy_pass */
+    rp_upstream_server_t *servers; /* every resolved address is one server */
+    size_t nservers;
+    int keepalive;                /* idle connections kept per worker (default 32) */
+    int64_t keepalive_timeout;    /* ms, default 60000 */
+    int64_t keepalive_requests;   /* default 1000 */
+    int implicit;                 /* made from proxy_pass http://host:port */
+    int64_t *rr_current;          /* smooth WRR state: nworkers slices of
+                                     rr_stride entries, set up by the worker
+                                     layer when the generation is activated */
+    size_t rr_stride;
+    const char *file;
+    int line;
+} rp_upstream_t;
+
+/* ---- per-location settings ---- */
+
+typedef struct {
+    rp_str_t name;   /* field name as written */
+    rp_tpl_t *value; /* empty value after evaluation: field not sent */
+} rp_set_header_t;
+
+typedef struct {
+    rp_str_t name;
+    rp_tpl_t *value;
+    int always;
+} rp_add_header_t;
+
+typedef struct {
+    int *codes;
+    size_t ncodes;
+    int response;   /* "=NNN": answer with NNN; 0: keep the original status;
+                       -1: "=" alone (status of the error page handler) */
+    rp_tpl_t *uri;  /* "/50x.html", "@named" or "http://..." (redirect) */
+} rp_error_page_t;
+
+typedef struct {
+    rp_log_file_t *file;
+    const struct rp_log_format_s *format;
+    size_t buffer; /* bytes; 0 = write each line */
+    int64_t flush; /* ms, `flush=`; 0 = not set (added by conf.c) */
+} rp_access_log_t;
+
+enum rp_log_escape {
+    RP_LOG_ESCAPE_DEFAULT = 0, /* \xXX for '"', '\\', controls, >= 0x7f */
+    RP_LOG_ESCAPE_JSON,
+    RP_LOG_ESCAPE_NONE,
+};
+
+typedef struct rp_log_format_s {
+    char *name;
+    rp_tpl_t *tpl; /* the concatenated format strings */
+    int escape;    /* enum rp_log_escape, `escape=` (added by conf.c) */
+} rp_log_format_t;
+
+typedef struct {
+    rp_upstream_t *upstream;
+    int has_uri;     /* proxy_pass http://host/uri: replace matched prefix */
+    rp_str_t uri;    /* the uri part ("/" or "/api/") when has_uri */
+    rp_str_t host;   /* $proxy_host: "host:port" as written, or upstream
+                        name; ":80" omitted */
+    rp_str_t port;   /* $proxy_port */
+} rp_proxy_pass_t;
+
+typedef struct {
+    /* content handlers, at most one of return / proxy_pass / static */
+    int return_code;          /* 0 when no `return` */
+    rp_tpl_t *return_text;    /* body, or Location for 301/302/303/307/308 */
+    rp_proxy_pass_t *proxy_pass;
+    rp_tpl_t *root;           /* `root` (default "html" under the prefix) */
+    rp_str_t *index;          /* `index` names, default {"index.html"} */
+    size_t nindex;
+
+    rp_error_page_t *error_pages;
+    size_t nerror_pages;
+    rp_add_header_t *add_headers; /* inherited only when none at this level */
+    size_t nadd_headers;
+
+    /* proxy */
+    rp_set_header_t *proxy_set_headers; /* inherited only when none at this
+                                           level; defaults: Host $proxy_host,
+                                           Connection "" (rampart keeps
+                                           backend keep-alive itself) */
+    size_t nproxy_set_headers;
+    rp_str_t *proxy_hide_headers; /* lower-case */
+    size_t nproxy_hide_headers;
+    rp_str_t *proxy_pass_headers; /* lower-case */
+    size_t nproxy_pass_headers;
+    int proxy_http_version;       /* 10 or 11, default 11 */
+    int64_t proxy_connect_timeout; /* default 60000 */
+    int64_t proxy_read_timeout;    /* default 60000 */
+    int64_t proxy_send_timeout;    /* default 60000 */
+    int proxy_buffering;           /* default 1 */
+    int proxy_request_buffering;   /* default 1 */
+    int64_t proxy_buffer_size;     /* default 4096 (one page) */
+    int proxy_buffers_num;         /* default 8 */
+    int64_t proxy_buffers_size;    /* default 4096 */
+    int proxy_intercept_errors;    /* default 0 */
+
+    /* client side */
+    int64_t client_max_body_size;  /* default 1m; 0 = unlimited */
+    int64_t client_body_timeout;   /* default 60000 */
+    int64_t send_timeout;          /* default 60000 */
+    int64_t keepalive_timeout;     /* default 75000; 0 disables keep-alive */
+    int64_t keepalive_requests;    /* default 1000 */
+    int server_tokens;             /* default 0 in rampart: no version */
+
+    rp_access_log_t *access_logs;  /* none = access_log off */
+    size_t naccess_logs;
+} rp_loc_conf_t;
+
+enum rp_loc_match {
+    RP_LOC_PREFIX = 0,  /* location /path */
+    RP_LOC_EXACT,       /* location = /path */
+    RP_LOC_PREFIX_NOREGEX, /* location ^~ /path */
+    RP_LOC_REGEX,       /* location ~ re */
+    RP_LOC_REGEX_ICASE, /* location ~* re */
+    RP_LOC_NAMED,       /* location @name */
+};
+
+struct rp_location_s {
+    int match;           /* enum rp_loc_match */
+    rp_str_t name;       /* prefix, exact path, regex source or @name */
+    void *re;            /* pcre2_code * for regex locations */
+    rp_location_t *parent; /* NULL at server level */
+    rp_location_t **children; /* nested, in config order */
+    size_t nchildren;
+    const char *file;
+    int line;
+    rp_loc_conf_t conf;  /* merged */
+};
+
+/* ---- servers and listening ---- */
+
+enum rp_name_kind {
+    RP_NAME_EXACT = 0,    /* example.com */
+    RP_NAME_WILD_START,   /* *.example.com (stored without "*": ".example.com") */
+    RP_NAME_WILD_END,     /* www.example.* (stored without "*": "www.example.") */
+    RP_NAME_DOT,          /* .example.com: matches example.com and *.example.com
+                             (stored with its leading dot: ".example.com") */
+    RP_NAME_REGEX,        /* ~^www\d+\.example\.com$ (stored without "~",
+                             compiled caseless as nginx does) */
+};
+
+typedef struct {
+    int kind;     /* enum rp_name_kind */
+    rp_str_t name; /* lower-case; pattern text for regex */
+    void *re;     /* pcre2_code * */
+} rp_server_name_t;
+
+struct rp_server_s {
+    rp_server_name_t *names; /* in config order; names[0] is $server_name */
+    size_t nnames;
+    rp_location_t **locations; /* top-level locations in config order */
+    size_t nlocations;
+    rp_location_t **named_locations;
+    size_t nnamed_locations;
+    rp_loc_conf_t conf;      /* server-level merged settings (used when no
+                                location matches) */
+    /* client request head limits (server level in nginx) */
+    int64_t client_header_buffer_size;   /* default 1024 */
+    int large_client_header_buffers_num; /* default 4 */
+    int64_t large_client_header_buffers_size; /* default 8192 */
+    int64_t client_header_timeout;       /* default 60000 */
+    const char *file;
+    int line;
+};
+
+/* One listening address and the servers that listen on it. */
+typedef struct {
+    rp_sockaddr_t addr;
+    int backlog;        /* default 511 */
+    int reuseport;      /* always used per worker; flag kept for -T output */
+    int ipv6only;       /* default 1 for [::] */
+    rp_server_t *default_server; /* `default_server`, else first one */
+    rp_server_t **servers;
+    size_t nservers;
+} rp_listen_t;
+
+/* ---- the generation ---- */
+
+enum rp_log_level {
+    RP_LOG_EMERG = 0,
+    RP_LOG_ALERT,
+    RP_LOG_CRIT,
+    RP_LOG_ERR,
+    RP_LOG_WARN,
+    RP_LOG_NOTICE,
+    RP_LOG_INFO,
+    RP_LOG_DEBUG,
+};
+
+struct rp_conf_s {
+    rp_arena_t arena;
+    int refs;             /* atomic; see rp_conf_ref / rp_conf_unref */
+    unsigned long generation;
+    char *file;           /* main config file */
+    char *prefix;         /* -p prefix, ends with '/' */
+
+    /* main context */
+    int worker_processes;        /* resolved: "auto" = online CPUs */
+    int worker_connections;      /* default 1024... sized from RLIMIT_NOFILE
+                                    when not set: see docs/configuration.md */
+    int worker_connections_set;
+    int64_t worker_rlimit_nofile; /* 0 = not set */
+    char *pid_path;              /* default "<prefix>logs/rampart.pid"; NULL if "off" */
+    char *user;                  /* NULL = don't switch */
+    char *group;
+    int daemon;                  /* default 1, as nginx */
+    char *error_log_path;        /* default "<prefix>logs/error.log"; "stderr" ok */
+    int error_log_level;         /* default RP_LOG_ERR */
+
+    /* http */
+    int has_http;
+    rp_listen_t *listens;
+    size_t nlistens;
+    rp_server_t **servers;
+    size_t nservers;
+    rp_upstream_t **upstreams;   /* named and implicit */
+    size_t nupstreams;
+    rp_map_t **maps;
+    size_t nmaps;
+    rp_log_format_t **log_formats; /* "combined" first */
+    size_t nlog_formats;
+    rp_log_file_t **log_files;   /* every file opened by this generation */
+    size_t nlog_files;
+};
+
+/* Flags for rp_conf_load. */
+#define RP_CONF_TEST 1 /* -t: validate only (log files are not opened) */
+
+/* Parses and validates `path` (prefix ends with '/'), applying -g
+ * `directives` (may be NULL) as if they were at the top of the file.
+ * On failure returns NULL and writes "<sentence> in <file>:<line>" to err.
+ * The returned generation has refs == 1. */
+rp_conf_t *rp_conf_load(const char *path, const char *prefix, const char *directives, int flags,
+                        char *err, size_t errlen);
+
+/* Writes the configuration files as read (for -T) to `out`. */
+int rp_conf_dump(const char *path, const char *prefix, FILE *out);
+
+void rp_conf_ref(rp_conf_t *c);
+void rp_conf_unref(rp_conf_t *c); /* frees on last reference */
+
+#endif

@@ -1,0 +1,1102 @@
+/* Forwarding a request to a backend and streaming the answer back.
+ *
+ * One driver, rp_proxy_run, moves bytes in every direction that can make
+ * progress (client body -> backend, backend -> client) until nothing can,
+ * and re-arms the timers. Buffers are bounded: when the client reads slowly
+ * rampart stops reading from the backend, and the other way round, so
+ * memory stays flat whatever the body size (back-pressure). */
+#include "core/common.h"
+#include "core/log.h"
+#include "proxy/route.h"
+#include "proxy/session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define RP_MAX_UPHEAD (64 * 1024)
+
+static void up_io(rp_io_t *io, uint32_t ev);
+static void up_timeout(rp_timer_t *t);
+static void connect_next(rp_req_t *r);
+
+/* ----------------------------------------------------- the request head */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    rp_arena_t *a;
+    int failed;
+} sbuf_t;
+
+static void sb_add(sbuf_t *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->len + n)
+            cap *= 2;
+        if (cap > RP_MAX_UPHEAD) {
+            b->failed = 1;
+            return;
+        }
+        char *np = rp_arena_alloc(b->a, cap);
+        if (!np) {
+            b->failed = 1;
+            return;
+        }
+        if (b->len)
+            memcpy(np, b->p, b->len);
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void sb_str(sbuf_t *b, rp_str_t s) { sb_add(b, s.data, s.len); }
+static void sb_cstr(sbuf_t *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+/* Fields the client sent that rampart never forwards as they are: the
+ * hop-by-hop ones (RFC 9110 7.6.1), framing (re-made from what was parsed,
+ * so a backend never sees ambiguous framing), and Expect (rampart answers
+ * 100-continue itself). */
+static int drop_request_field(const rp_req_t *r, rp_str_t name)
+{
+    if (rp_http_is_hop_by_hop(name) || rp_str_caseeq_cstr(name, "content-length") ||
+        rp_str_caseeq_cstr(name, "expect"))
+        return 1;
+    if (r->h.connection.len && rp_str_list_has_token(r->h.connection, name))
+        return 1;
+    /* several Connection lines: check them all */
+    for (size_t i = 0; i < r->h.nfields; i++)
+        if (rp_str_caseeq_cstr(r->h.fields[i].name, "connection") &&
+            rp_str_list_has_token(r->h.fields[i].value, name))
+            return 1;
+    return 0;
+}
+
+static int build_uphead(rp_req_t *r)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    const rp_proxy_pass_t *pp = lc->proxy_pass;
+    sbuf_t b = {.a = &r->arena};
+    rp_str_t uri;
+    if (rp_route_upstream_uri(pp, r->loc, r->request_uri, r->path, r->args, &r->arena, &uri) !=
+        RP_OK)
+        return 400;
+    int v10 = lc->proxy_http_version == 10;
+    sb_str(&b, r->h.method);
+    sb_cstr(&b, " ");
+    sb_str(&b, uri);
+    sb_cstr(&b, v10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    int conn_set = 0;
+    r->up_keepalive = !v10;
+    for (size_t i = 0; i < lc->nproxy_set_headers; i++) {
+        const rp_set_header_t *sh = &lc->proxy_set_headers[i];
+        rp_str_t v;
+        if (rp_tpl_eval(sh->value, rp_req_var, r, &r->arena, &v) != RP_OK)
+            return 500;
+        if (rp_str_caseeq_cstr(sh->name, "connection")) {
+            conn_set = 1;
+            if (v.len && !rp_str_list_has_token(v, RP_STR("keep-alive")))
+                r->up_keepalive = 0;
+        }
+        if (v.len == 0)
+            continue;
+        /* a value must not smuggle a line break into the head */
+        if (memchr(v.data, '\r', v.len) || memchr(v.data, '\n', v.len))
+            return 500;
+        sb_str(&b, sh->name);
+        sb_cstr(&b, ": ");
+        sb_str(&b, v);
+        sb_cstr(&b, "\r\n");
+    }
+    for (size_t i = 0; i < r->h.nfields; i++) {
+        const rp_http_field_t *f = &r->h.fields[i];
+        if (drop_request_field(r, f->name))
+            continue;
+        int overridden = 0;
+        for (size_t j = 0; j < lc->nproxy_set_headers; j++)
+            if (rp_str_caseeq(lc->proxy_set_headers[j].name, f->name)) {
+                overridden = 1;
+                break;
+            }
+        if (overridden)
+            continue;
+        sb_str(&b, f->name);
+        sb_cstr(&b, ": ");
+        sb_str(&b, f->value);
+        sb_cstr(&b, "\r\n");
+    }
+    if (r->body_kind == RP_BODY_LENGTH) {
+        char tmp[48];
+        int n = snprintf(tmp, sizeof(tmp), "Content-Length: %" PRIu64 "\r\n", r->h.content_length);
+        sb_add(&b, tmp, (size_t)n);
+    } else if (r->body_kind == RP_BODY_CHUNKED) {
+        if (v10)
+            return 411;
+        sb_cstr(&b, "Transfer-Encoding: chunked\r\n");
+    }
+    if (v10 && !conn_set)
+        sb_cstr(&b, "Connection: close\r\n");
+    sb_cstr(&b, "\r\n");
+    if (b.failed)
+        return 500;
+    r->uphead = rp_str(b.p, b.len);
+    return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void up_detach(rp_req_t *r, int reuse)
+{
+    rp_upconn_t *u = r->up;
+    if (!u)
+        return;
+    r->up = NULL;
+    u->req = NULL;
+    rp_timer_cancel(&u->w->loop, &u->timer);
+    if (reuse && (int64_t)u->nrequests < r->upstream->keepalive_requests)
+        rp_pool_put(u->w, u, r->upstream);
+    else
+        rp_upconn_free(u);
+}
+
+void rp_proxy_abort(rp_req_t *r) { up_detach(r, 0); }
+
+static void add_upstream_addr(rp_req_t *r, const char *text)
+{
+    size_t old = r->upstream_addr ? strlen(r->upstream_addr) : 0;
+    size_t n = strlen(text);
+    char *s = rp_arena_alloc(&r->arena, old + n + 3);
+    if (!s)
+        return;
+    if (old) {
+        memcpy(s, r->upstream_addr, old);
+        memcpy(s + old, ", ", 2);
+        old += 2;
+    }
+    memcpy(s + old, text, n + 1);
+    r->upstream_addr = s;
+}
+
+/* The backend failed before an answer reached the client. */
+static void up_fail(rp_req_t *r, int status, const char *why)
+{
+    rp_upconn_t *u = r->up;
+    int retry_free = u && u->reused && !u->got_bytes &&
+                     rp_http_method_idempotent(r->h.method_id) && !r->body_started;
+    rp_log_error(RP_LOG_ERR, "%s while %s upstream %s, client: %s, request: %" PRIu64, why,
+                 r->resp_head_done ? "reading response body from" : "talking to",
+                 r->peer ? r->peer->addr.text : "-", r->c->peer_addr, r->id);
+    up_detach(r, 0);
+    if (r->resp_head_done) {
+        rp_conn_close(r->c);
+        return;
+    }
+    if (retry_free) {
+        /* a pooled connection the backend had closed meanwhile: retry on a
+         * fresh one to the same server, invisibly to the client */
+        r->tried[(r->peer - r->upstream->servers) / 8] &=
+            (unsigned char)~(1u << ((r->peer - r->upstream->servers) % 8));
+        r->tries--;
+        r->upstream_addr = NULL;
+        connect_next(r);
+        return;
+    }
+    r->upstream_status = status;
+    if (status == 504 || status == 502) {
+        if (!r->body_started && rp_http_method_idempotent(r->h.method_id) &&
+            r->tries < (int)r->upstream->nservers && !r->resp_head_done && status != 504) {
+            connect_next(r);
+            return;
+        }
+    }
+    r->phase = RP_PHASE_HANDLE;
+    rp_req_error(r, status);
+}
+
+static int set_nonblock_socket(int family)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static void connect_next(rp_req_t *r)
+{
+    rp_worker_t *w = r->c->w;
+    for (;;) {
+        rp_upstream_server_t *s = rp_upstream_pick(w, r);
+        if (!s) {
+            r->phase = RP_PHASE_HANDLE;
+            rp_req_error(r, r->upstream_timed_out ? 504 : 502);
+            return;
+        }
+        size_t idx = (size_t)(s - r->upstream->servers);
+        r->tried[idx / 8] |= (unsigned char)(1u << (idx % 8));
+        r->tries++;
+        r->peer = s;
+        add_upstream_addr(r, s->addr.text);
+        r->up_start_ms = w->loop.now;
+        rp_upconn_t *u = rp_pool_get(w, &s->addr);
+        if (u) {
+            u->io.cb = up_io;
+            rp_timer_init(&u->timer, up_timeout, u);
+        } else {
+            int fd = set_nonblock_socket(((struct sockaddr *)&s->addr.addr)->sa_family);
+            if (fd < 0) {
+                rp_log_error(RP_LOG_ALERT, "socket() failed (%d: %s)", errno, strerror(errno));
+                r->phase = RP_PHASE_HANDLE;
+                rp_req_error(r, 502);
+                return;
+            }
+            int rc = connect(fd, (struct sockaddr *)&s->addr.addr, s->addr.addrlen);
+            if (rc != 0 && errno != EINPROGRESS) {
+                rp_log_error(RP_LOG_ERR, "connect() to %s failed (%d: %s), client: %s",
+                             s->addr.text, errno, strerror(errno), r->c->peer_addr);
+                close(fd);
+                continue;
+            }
+            u = calloc(1, sizeof(*u));
+            if (!u) {
+                close(fd);
+                r->phase = RP_PHASE_HANDLE;
+                rp_req_error(r, 502);
+                return;
+            }
+            u->io.fd = fd;
+            u->io.cb = up_io;
+            u->w = w;
+            u->addr = s->addr;
+            u->connected = rc == 0;
+            rp_timer_init(&u->timer, up_timeout, u);
+            if (rp_loop_add(&w->loop, &u->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != RP_OK) {
+                close(fd);
+                free(u);
+                r->phase = RP_PHASE_HANDLE;
+                rp_req_error(r, 502);
+                return;
+            }
+            rp_timer_set(&w->loop, &u->timer, (uint64_t)r->lc->proxy_connect_timeout);
+        }
+        u->io.data = u;
+        u->req = r;
+        u->nrequests++;
+        u->got_bytes = 0;
+        u->out_head_written = 0;
+        u->eof = 0;
+        r->up = u;
+        r->resp_head_done = 0;
+        if (u->reused) {
+            u->readable = 1;
+            u->writable = 1;
+        }
+        rp_proxy_run(r);
+        return;
+    }
+}
+
+void rp_proxy_start(rp_req_t *r)
+{
+    r->phase = RP_PHASE_UPSTREAM;
+    r->upstream = r->lc->proxy_pass->upstream;
+    int st = build_uphead(r);
+    if (st) {
+        r->phase = RP_PHASE_HANDLE;
+        if (st == 400 || st == 411)
+            r->keep_alive = 0;
+        rp_req_error(r, st);
+        return;
+    }
+    /* 100-continue: tell the client to send the body now that rampart
+     * has decided to forward it (RFC 9110 10.1.1) */
+    if (r->h.expect_continue && !r->body_done && rp_buf_len(&r->c->in) == 0) {
+        rp_out_printf(r, "HTTP/1.1 100 Continue\r\n\r\n");
+        r->continue_sent = 1;
+    }
+    connect_next(r);
+}
+
+/* ------------------------------------------------------------------ I/O */
+
+static void up_io(rp_io_t *io, uint32_t ev)
+{
+    rp_upconn_t *u = io->data;
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        u->readable = 1;
+    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        u->writable = 1;
+    if (u->req)
+        rp_conn_run(u->req->c);
+}
+
+static void up_timeout(rp_timer_t *t)
+{
+    rp_upconn_t *u = t->data;
+    rp_req_t *r = u->req;
+    if (!r)
+        return;
+    r->upstream_timed_out = 1;
+    if (r->phase == RP_PHASE_TUNNEL) {
+        rp_conn_close(r->c);
+        return;
+    }
+    up_fail(r, 504, u->connected ? "upstream timed out" : "upstream connect timed out");
+}
+
+/* Writes the head then up->out to the backend. */
+static int up_flush(rp_req_t *r)
+{
+    rp_upconn_t *u = r->up;
+    while (u->out_head_written < r->uphead.len || rp_buf_len(&u->out)) {
+        if (!u->writable)
+            return RP_AGAIN;
+        ssize_t n;
+        if (u->out_head_written < r->uphead.len) {
+            struct iovec iov[2] = {
+                {(void *)(r->uphead.data + u->out_head_written), r->uphead.len - u->out_head_written},
+                {u->out.data ? u->out.data + u->out.pos : NULL, rp_buf_len(&u->out)}};
+            n = writev(u->io.fd, iov, iov[1].iov_len ? 2 : 1);
+            if (n > 0) {
+                size_t h = r->uphead.len - u->out_head_written;
+                if ((size_t)n <= h) {
+                    u->out_head_written += (size_t)n;
+                } else {
+                    u->out_head_written = r->uphead.len;
+                    u->out.pos += (size_t)n - h;
+                }
+            }
+        } else {
+            n = write(u->io.fd, u->out.data + u->out.pos, rp_buf_len(&u->out));
+            if (n > 0)
+                u->out.pos += (size_t)n;
+        }
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            u->writable = 0;
+            return RP_AGAIN;
+        }
+        return RP_ERROR;
+    }
+    if (u->out.data)
+        u->out.pos = u->out.last = 0;
+    return RP_OK;
+}
+
+/* Moves request body bytes from c->in to up->out (decoding chunked and
+ * re-framing it). Returns 1 on progress, 0 if none, -1 on a client error
+ * answered already. */
+static int pump_body(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    rp_upconn_t *u = r->up;
+    int progress = 0;
+    while (!r->body_done) {
+        if (!u->out.data && rp_buf_alloc(c->w, &u->out, RP_BUF_SIZE) != RP_OK)
+            return -1;
+        rp_buf_compact(&u->out);
+        size_t room = rp_buf_room(&u->out);
+        if (room < 64)
+            return progress;
+        if (!c->in.data || rp_buf_len(&c->in) == 0) {
+            if (!c->readable)
+                return progress;
+            int n = rp_conn_read(c);
+            if (n == RP_AGAIN)
+                return progress;
+            if (n <= 0) {
+                /* client went away mid-body: nothing complete to forward */
+                rp_conn_close(c);
+                return -1;
+            }
+            continue;
+        }
+        char *src = c->in.data + c->in.pos;
+        size_t avail = rp_buf_len(&c->in);
+        if (r->body_kind == RP_BODY_LENGTH) {
+            size_t n = RP_MIN(RP_MIN(avail, room), (size_t)RP_MIN(r->body_left, (uint64_t)SIZE_MAX));
+            memcpy(u->out.data + u->out.last, src, n);
+            u->out.last += n;
+            c->in.pos += n;
+            r->body_left -= n;
+            r->body_received += n;
+            if (r->body_left == 0)
+                r->body_done = 1;
+        } else {
+            size_t slice = RP_MIN(avail, room - 32);
+            size_t consumed = 0, out_len = 0;
+            int rc = rp_h1_chunked_decode(&r->chunked, src, slice, &consumed, &out_len);
+            if (rc == RP_ERROR) {
+                rp_log_error(RP_LOG_INFO, "client %s sent invalid chunked body", c->peer_addr);
+                r->keep_alive = 0;
+                r->body_done = 0;
+                up_detach(r, 0);
+                r->phase = RP_PHASE_HANDLE;
+                if (r->body_started) {
+                    rp_conn_close(c);
+                    return -1;
+                }
+                c->in.pos = c->in.last = 0;
+                rp_req_error(r, 400);
+                return -1;
+            }
+            if (out_len) {
+                char hdr[24];
+                int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", out_len);
+                memcpy(u->out.data + u->out.last, hdr, (size_t)hn);
+                memcpy(u->out.data + u->out.last + hn, src, out_len);
+                memcpy(u->out.data + u->out.last + hn + out_len, "\r\n", 2);
+                u->out.last += (size_t)hn + out_len + 2;
+                r->body_received += out_len;
+            }
+            c->in.pos += consumed;
+            const rp_loc_conf_t *lc = r->lc;
+            if (lc->client_max_body_size && r->body_received > (uint64_t)lc->client_max_body_size) {
+                r->keep_alive = 0;
+                up_detach(r, 0);
+                r->phase = RP_PHASE_HANDLE;
+                if (r->body_started) {
+                    rp_conn_close(c);
+                    return -1;
+                }
+                c->in.pos = c->in.last = 0;
+                rp_req_error(r, 413);
+                return -1;
+            }
+            if (rc == RP_OK) {
+                memcpy(u->out.data + u->out.last, "0\r\n\r\n", 5);
+                u->out.last += 5;
+                r->body_done = 1;
+            } else if (consumed == 0 && slice == avail && avail > 0) {
+                /* need more bytes for a framing line */
+                if (c->in.pos > 0)
+                    rp_buf_compact(&c->in);
+                if (rp_buf_room(&c->in) == 0)
+                    return progress; /* cannot happen: lines are bounded */
+                if (!c->readable)
+                    return progress;
+                int n = rp_conn_read(c);
+                if (n == RP_AGAIN)
+                    return progress;
+                if (n <= 0) {
+                    rp_conn_close(c);
+                    return -1;
+                }
+                continue;
+            }
+        }
+        r->body_started = 1;
+        progress = 1;
+    }
+    return progress;
+}
+
+/* Appends to c->out, growing it up to `max`. */
+static int out_add(rp_req_t *r, const char *p, size_t n)
+{
+    return rp_buf_append(r->c->w, &r->c->out, p, n, 1 << 20);
+}
+
+static rp_str_t resp_field(const rp_req_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->resp.nfields; i++)
+        if (rp_str_caseeq_cstr(r->resp.fields[i].name, name))
+            return r->resp.fields[i].value;
+    return RP_NULL_STR;
+}
+
+static int in_list(const rp_str_t *list, size_t n, rp_str_t name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rp_str_caseeq(list[i], name))
+            return 1;
+    return 0;
+}
+
+/* Response fields the client does not get from the backend as they are. */
+static int drop_response_field(const rp_req_t *r, rp_str_t name)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    if (rp_http_is_hop_by_hop(name) || rp_str_caseeq_cstr(name, "content-length"))
+        return 1;
+    if (r->resp.connection.len && rp_str_list_has_token(r->resp.connection, name))
+        return 1;
+    for (size_t i = 0; i < r->resp.nfields; i++)
+        if (rp_str_caseeq_cstr(r->resp.fields[i].name, "connection") &&
+            rp_str_list_has_token(r->resp.fields[i].value, name))
+            return 1;
+    if (in_list(lc->proxy_hide_headers, lc->nproxy_hide_headers, name))
+        return 1;
+    /* hidden by default, as nginx: rampart sends its own Date and Server */
+    int dflt = rp_str_caseeq_cstr(name, "date") || rp_str_caseeq_cstr(name, "server") ||
+               rp_str_caseeq_cstr(name, "x-pad") ||
+               (name.len >= 8 && rp_str_caseeq(rp_str(name.data, 8), RP_STR("x-accel-")));
+    if (dflt && !in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, name))
+        return 1;
+    return 0;
+}
+
+static int send_resp_head(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    const rp_h1_response_t *rs = &r->resp;
+    int status = rs->status;
+    rp_worker_update_time(c->w);
+    if (r->status > 0 && r->error_page_done)
+        status = r->status; /* error_page without "=": keep the original code */
+    r->status = status;
+    const char *reason = rp_http_reason(status);
+    char line[128];
+    int n;
+    if (strcmp(reason, "Unknown") == 0 && rs->reason.len)
+        n = snprintf(line, sizeof(line), "HTTP/1.1 %d %.*s\r\n", status,
+                     (int)RP_MIN(rs->reason.len, 64), rs->reason.data);
+    else
+        n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason);
+    if (out_add(r, line, (size_t)n) != RP_OK)
+        return RP_ERROR;
+    const rp_loc_conf_t *lc = r->lc;
+    if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("server")) ||
+        !resp_field(r, "server").len) {
+        const char *sv = lc->server_tokens ? "Server: rampart/0.1.0\r\n" : "Server: rampart\r\n";
+        if (out_add(r, sv, strlen(sv)) != RP_OK)
+            return RP_ERROR;
+    }
+    if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("date")) ||
+        !resp_field(r, "date").len) {
+        if (rp_out_printf(r, "Date: %s\r\n", c->w->http_date) != RP_OK)
+            return RP_ERROR;
+    }
+    for (size_t i = 0; i < rs->nfields; i++) {
+        const rp_http_field_t *f = &rs->fields[i];
+        if (drop_response_field(r, f->name))
+            continue;
+        if (out_add(r, f->name.data, f->name.len) != RP_OK || out_add(r, ": ", 2) != RP_OK ||
+            out_add(r, f->value.data, f->value.len) != RP_OK || out_add(r, "\r\n", 2) != RP_OK)
+            return RP_ERROR;
+    }
+    /* framing for the client */
+    int client11 = r->h.version_minor >= 1;
+    if (status == 101) {
+        rp_str_t up = resp_field(r, "upgrade");
+        if (rp_out_printf(r, "Upgrade: %.*s\r\nConnection: upgrade\r\n", (int)up.len, up.data) !=
+            RP_OK)
+            return RP_ERROR;
+        r->out_framing = RP_OUT_NONE;
+    } else {
+        if (rs->body_kind == RP_BODY_NONE || r->head_only) {
+            r->out_framing = RP_OUT_NONE;
+            rp_str_t cl = resp_field(r, "content-length");
+            if (cl.len && status != 204 && (status >= 200))
+                if (rp_out_printf(r, "Content-Length: %.*s\r\n", (int)cl.len, cl.data) != RP_OK)
+                    return RP_ERROR;
+        } else if (rs->body_kind == RP_BODY_LENGTH) {
+            r->out_framing = RP_OUT_LENGTH;
+            r->out_left = rs->content_length;
+            if (rp_out_printf(r, "Content-Length: %" PRIu64 "\r\n", rs->content_length) != RP_OK)
+                return RP_ERROR;
+        } else if (client11) {
+            r->out_framing = RP_OUT_CHUNKED;
+            if (rp_out_printf(r, "Transfer-Encoding: chunked\r\n") != RP_OK)
+                return RP_ERROR;
+        } else {
+            r->out_framing = RP_OUT_CLOSE;
+            r->keep_alive = 0;
+        }
+        if (rp_out_printf(r, "Connection: %s\r\n", r->keep_alive ? "keep-alive" : "close") !=
+            RP_OK)
+            return RP_ERROR;
+    }
+    if (rp_req_add_headers(r, status) != RP_OK || out_add(r, "\r\n", 2) != RP_OK)
+        return RP_ERROR;
+    r->head_bytes = rp_buf_len(&c->out);
+    return RP_OK;
+}
+
+/* Parses the response head in up->in. RP_OK when done, RP_AGAIN, RP_ERROR
+ * (answered). */
+static int parse_resp_head(rp_req_t *r)
+{
+    rp_upconn_t *u = r->up;
+    static __thread rp_http_field_t fields[256];
+    for (;;) {
+        rp_h1_parser_t p;
+        rp_h1_limits_t lim = {.max_line = 8192,
+                              .max_field = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
+                              .max_head = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
+                              .max_fields = 256};
+        rp_h1_parser_init(&p, &lim);
+        rp_h1_response_t rs = {0};
+        rs.fields = fields;
+        int rc = rp_h1_parse_response(&p, u->in.data + u->in.pos, rp_buf_len(&u->in),
+                                      r->h.method_id, &rs);
+        if (rc == RP_AGAIN) {
+            if (rp_buf_len(&u->in) >= lim.max_head) {
+                up_fail(r, 502, "upstream sent too big header");
+                return RP_ERROR;
+            }
+            return RP_AGAIN;
+        }
+        if (rc == RP_ERROR) {
+            char why[128];
+            snprintf(why, sizeof(why), "upstream sent invalid header (%s)",
+                     rs.error ? rs.error : "bad response");
+            up_fail(r, 502, why);
+            return RP_ERROR;
+        }
+        if (rs.status >= 100 && rs.status < 200 && rs.status != 101) {
+            /* interim responses are consumed here; the final one follows */
+            u->in.pos += rs.head_len;
+            continue;
+        }
+        /* keep a private copy: up->in is reused for the body */
+        char *copy = rp_arena_alloc(&r->arena, rs.head_len + 1);
+        rp_http_field_t *fc = rp_arena_alloc(&r->arena, (rs.nfields + 1) * sizeof(*fc));
+        if (!copy || !fc) {
+            up_fail(r, 502, "out of memory");
+            return RP_ERROR;
+        }
+        const char *base = u->in.data + u->in.pos;
+        memcpy(copy, base, rs.head_len);
+        for (size_t i = 0; i < rs.nfields; i++) {
+            fc[i].name = rp_str(copy + (rs.fields[i].name.data - base), rs.fields[i].name.len);
+            fc[i].value = rp_str(copy + (rs.fields[i].value.data - base), rs.fields[i].value.len);
+        }
+        rs.fields = fc;
+        if (rs.reason.data)
+            rs.reason = rp_str(copy + (rs.reason.data - base), rs.reason.len);
+        if (rs.connection.data)
+            rs.connection = rp_str(copy + (rs.connection.data - base), rs.connection.len);
+        r->resp = rs;
+        r->resp_head = copy;
+        u->in.pos += rs.head_len;
+        r->resp_head_done = 1;
+        r->upstream_status = rs.status;
+        r->up_header_ms = r->c->w->loop.now;
+        r->resp_kind = rs.body_kind;
+        r->resp_left = rs.content_length;
+        if (rs.body_kind == RP_BODY_CHUNKED)
+            rp_h1_chunked_init(&r->resp_chunked);
+        return RP_OK;
+    }
+}
+
+/* Moves response body bytes from up->in to c->out. Returns 1 on progress. */
+static int pump_resp(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    rp_upconn_t *u = r->up;
+    int progress = 0;
+    size_t max_out = (size_t)(r->lc->proxy_buffering
+                                  ? r->lc->proxy_buffers_num * r->lc->proxy_buffers_size +
+                                        r->lc->proxy_buffer_size
+                                  : r->lc->proxy_buffer_size);
+    if (max_out < RP_BUF_SIZE)
+        max_out = RP_BUF_SIZE;
+    while (!r->resp_done && u->in.data && rp_buf_len(&u->in)) {
+        if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
+            return -1;
+        rp_buf_compact(&c->out);
+        size_t room = c->out.cap - c->out.last;
+        if (room < 64) {
+            if (c->out.cap >= max_out)
+                return progress;
+            if (rp_buf_append(c->w, &c->out, "", 0, max_out) != RP_OK)
+                return progress;
+            size_t ncap = RP_MIN(c->out.cap * 2, max_out);
+            char *d = malloc(ncap);
+            if (!d)
+                return progress;
+            size_t len = rp_buf_len(&c->out);
+            memcpy(d, c->out.data + c->out.pos, len);
+            rp_buf_release(c->w, &c->out);
+            c->out.data = d;
+            c->out.cap = ncap;
+            c->out.pos = 0;
+            c->out.last = len;
+            continue;
+        }
+        char *src = u->in.data + u->in.pos;
+        size_t avail = rp_buf_len(&u->in);
+        int ok_body = !r->head_only && r->out_framing != RP_OUT_NONE;
+        if (r->resp_kind == RP_BODY_CHUNKED) {
+            size_t slice = RP_MIN(avail, room - 32);
+            size_t consumed = 0, out_len = 0;
+            int rc = rp_h1_chunked_decode(&r->resp_chunked, src, slice, &consumed, &out_len);
+            if (rc == RP_ERROR) {
+                up_fail(r, 502, "upstream sent invalid chunked response");
+                return -1;
+            }
+            if (out_len && ok_body)
+                goto emit_decoded;
+            goto after_emit;
+        emit_decoded:
+            if (r->out_framing == RP_OUT_CHUNKED) {
+                char hdr[24];
+                int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", out_len);
+                memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
+                c->out.last += (size_t)hn;
+                memcpy(c->out.data + c->out.last, src, out_len);
+                c->out.last += out_len;
+                memcpy(c->out.data + c->out.last, "\r\n", 2);
+                c->out.last += 2;
+            } else {
+                memcpy(c->out.data + c->out.last, src, out_len);
+                c->out.last += out_len;
+            }
+            r->body_sent += out_len;
+        after_emit:
+            u->in.pos += consumed;
+            if (rc == RP_OK) {
+                r->resp_done = 1;
+                if (rp_buf_len(&u->in))
+                    r->up_keepalive = 0; /* extra bytes after the body */
+            } else if (consumed == 0) {
+                if (u->in.pos > 0) {
+                    rp_buf_compact(&u->in);
+                    progress = 1;
+                }
+                return progress; /* need more input */
+            }
+        } else {
+            size_t n = RP_MIN(avail, room);
+            if (r->resp_kind == RP_BODY_LENGTH) {
+                if ((uint64_t)n > r->resp_left)
+                    n = (size_t)r->resp_left;
+                r->resp_left -= n;
+            }
+            if (ok_body) {
+                if (r->out_framing == RP_OUT_CHUNKED) {
+                    size_t m = RP_MIN(n, room - 32);
+                    if (r->resp_kind == RP_BODY_LENGTH)
+                        r->resp_left += n - m;
+                    n = m;
+                    char hdr[24];
+                    int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
+                    memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
+                    c->out.last += (size_t)hn;
+                    memcpy(c->out.data + c->out.last, src, n);
+                    c->out.last += n;
+                    memcpy(c->out.data + c->out.last, "\r\n", 2);
+                    c->out.last += 2;
+                } else {
+                    memcpy(c->out.data + c->out.last, src, n);
+                    c->out.last += n;
+                }
+                r->body_sent += n;
+            }
+            u->in.pos += n;
+            if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
+                r->resp_done = 1;
+                if (rp_buf_len(&u->in))
+                    r->up_keepalive = 0;
+            }
+        }
+        progress = 1;
+    }
+    return progress;
+}
+
+/* Reads from the backend into up->in. 1 progress, 0 none, -1 handled. */
+static int up_read(rp_req_t *r)
+{
+    rp_upconn_t *u = r->up;
+    if (!u->readable || u->eof)
+        return 0;
+    if (!u->in.data && rp_buf_alloc(r->c->w, &u->in, RP_BUF_SIZE) != RP_OK)
+        return -1;
+    if (rp_buf_len(&u->in) == 0)
+        u->in.pos = u->in.last = 0;
+    if (rp_buf_room(&u->in) == 0)
+        rp_buf_compact(&u->in);
+    if (rp_buf_room(&u->in) == 0)
+        return 0;
+    for (;;) {
+        ssize_t n = read(u->io.fd, u->in.data + u->in.last, rp_buf_room(&u->in));
+        if (n > 0) {
+            u->in.last += (size_t)n;
+            u->got_bytes = 1;
+            return 1;
+        }
+        if (n == 0) {
+            u->eof = 1;
+            return 1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            u->readable = 0;
+            return 0;
+        }
+        u->eof = 1;
+        u->readable = 0;
+        if (!u->got_bytes || r->resp_head_done) {
+            up_fail(r, 502, "recv() failed");
+            return -1;
+        }
+        return 1;
+    }
+}
+
+static void finish(rp_req_t *r)
+{
+    rp_upconn_t *u = r->up;
+    int reuse = r->up_keepalive && r->resp.keep_alive && r->resp_kind != RP_BODY_CLOSE &&
+                r->body_done && u && !u->eof && rp_buf_len(&u->in) == 0 &&
+                u->out_head_written == r->uphead.len && rp_buf_len(&u->out) == 0;
+    r->up_end_ms = r->c->w->loop.now;
+    up_detach(r, reuse);
+    if (r->out_framing == RP_OUT_CHUNKED && !r->head_only) {
+        if (out_add(r, "0\r\n\r\n", 5) != RP_OK) {
+            rp_conn_close(r->c);
+            return;
+        }
+    }
+    r->phase = RP_PHASE_HANDLE; /* the session flushes and finalizes */
+}
+
+/* Tunnel after 101: raw bytes both ways. */
+static int tunnel(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    rp_upconn_t *u = r->up;
+    int progress = 0;
+    /* client -> backend */
+    for (;;) {
+        if (c->in.data && rp_buf_len(&c->in)) {
+            if (!u->out.data && rp_buf_alloc(c->w, &u->out, RP_BUF_SIZE) != RP_OK)
+                return -1;
+            rp_buf_compact(&u->out);
+            size_t n = RP_MIN(rp_buf_len(&c->in), rp_buf_room(&u->out));
+            if (n == 0)
+                break;
+            memcpy(u->out.data + u->out.last, c->in.data + c->in.pos, n);
+            u->out.last += n;
+            c->in.pos += n;
+            progress = 1;
+            continue;
+        }
+        if (!c->readable || c->eof)
+            break;
+        int n = rp_conn_read(c);
+        if (n == RP_AGAIN)
+            break;
+        if (n <= 0) {
+            /* client finished sending: pass the half-close on */
+            shutdown(u->io.fd, SHUT_WR);
+            break;
+        }
+    }
+    int rc = up_flush(r);
+    if (rc == RP_ERROR)
+        return -2;
+    /* backend -> client */
+    for (;;) {
+        if (u->in.data && rp_buf_len(&u->in)) {
+            if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
+                return -1;
+            rp_buf_compact(&c->out);
+            size_t n = RP_MIN(rp_buf_len(&u->in), rp_buf_room(&c->out));
+            if (n == 0)
+                break;
+            memcpy(c->out.data + c->out.last, u->in.data + u->in.pos, n);
+            c->out.last += n;
+            u->in.pos += n;
+            progress = 1;
+            continue;
+        }
+        if (u->eof)
+            break;
+        int n = up_read(r);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+    }
+    return progress;
+}
+
+void rp_proxy_run(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    for (int guard = 0; guard < 1000 && c->req == r && !c->closed; guard++) {
+        rp_upconn_t *u = r->up;
+        int progress = 0;
+        if (r->phase == RP_PHASE_HANDLE)
+            return; /* the session takes over (error answer or finishing) */
+        if (!u)
+            return;
+        if (!u->connected) {
+            if (!u->writable && !u->readable)
+                return;
+            int err = 0;
+            socklen_t len = sizeof(err);
+            getsockopt(u->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err) {
+                rp_log_error(RP_LOG_ERR, "connect() to %s failed (%d: %s), client: %s",
+                             r->peer->addr.text, err, strerror(err), c->peer_addr);
+                up_fail(r, 502, "connect() failed");
+                continue;
+            }
+            if (!u->writable)
+                return;
+            u->connected = 1;
+        }
+        if (r->phase == RP_PHASE_TUNNEL) {
+            int rc = tunnel(r);
+            if (rc == -1)
+                return;
+            if (rc == -2 || rp_conn_flush(c) == RP_ERROR) {
+                rp_conn_close(c);
+                return;
+            }
+            if (u->eof && rp_buf_len(&u->in) == 0 && rp_buf_len(&c->out) == 0) {
+                rp_conn_close(c); /* the backend ended the tunnel */
+                return;
+            }
+            if (rc > 0)
+                continue;
+            rp_timer_set(&c->w->loop, &u->timer, (uint64_t)r->lc->proxy_read_timeout);
+            return;
+        }
+        /* request body -> backend */
+        if (!r->body_done) {
+            int p = pump_body(r);
+            if (p < 0)
+                return;
+            progress |= p;
+        }
+        int wrc = up_flush(r);
+        if (wrc == RP_ERROR) {
+            if (!r->resp_head_done) {
+                up_fail(r, 502, "send() failed");
+                continue;
+            }
+        }
+        /* backend -> client */
+        int rp = up_read(r);
+        if (rp < 0)
+            return;
+        progress |= rp;
+        if (!r->resp_head_done && u->in.data && rp_buf_len(&u->in)) {
+            int rc = parse_resp_head(r);
+            if (rc == RP_ERROR)
+                continue;
+            if (rc == RP_OK) {
+                progress = 1;
+                if (r->lc->proxy_intercept_errors && r->resp.status >= 300) {
+                    const rp_loc_conf_t *lc = r->lc;
+                    for (size_t i = 0; i < lc->nerror_pages; i++)
+                        for (size_t j = 0; j < lc->error_pages[i].ncodes; j++)
+                            if (lc->error_pages[i].codes[j] == r->resp.status) {
+                                int st = r->resp.status;
+                                up_detach(r, 0);
+                                r->resp_head_done = 0;
+                                r->phase = RP_PHASE_HANDLE;
+                                rp_req_error(r, st);
+                                return;
+                            }
+                }
+                if (r->resp.status == 101) {
+                    if (!r->h.upgrade) {
+                        up_fail(r, 502, "upstream sent unexpected 101");
+                        continue;
+                    }
+                    if (send_resp_head(r) != RP_OK) {
+                        rp_conn_close(c);
+                        return;
+                    }
+                    r->upgraded = 1;
+                    r->keep_alive = 0;
+                    r->phase = RP_PHASE_TUNNEL;
+                    rp_timer_cancel(&c->w->loop, &c->timer);
+                    continue;
+                }
+                if (send_resp_head(r) != RP_OK) {
+                    rp_conn_close(c);
+                    return;
+                }
+                if (r->resp_kind == RP_BODY_NONE ||
+                    (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0))
+                    r->resp_done = 1;
+            }
+        }
+        if (r->resp_head_done && !r->resp_done) {
+            int p = pump_resp(r);
+            if (p < 0)
+                return;
+            progress |= p;
+            if (!r->resp_done && u->eof && rp_buf_len(&u->in) == 0) {
+                if (r->resp_kind == RP_BODY_CLOSE) {
+                    r->resp_done = 1;
+                } else {
+                    /* backend closed mid-body: closing is the only honest
+                     * signal; never a short body that looks complete */
+                    rp_log_error(RP_LOG_ERR,
+                                 "upstream prematurely closed connection while reading upstream, "
+                                 "client: %s, request: %" PRIu64,
+                                 c->peer_addr, r->id);
+                    up_detach(r, 0);
+                    r->keep_alive = 0;
+                    rp_conn_flush(c);
+                    rp_conn_close(c);
+                    return;
+                }
+            }
+        } else if (!r->resp_head_done && u->eof && rp_buf_len(&u->in) == 0) {
+            up_fail(r, 502, "upstream prematurely closed connection");
+            continue;
+        } else if (!r->resp_head_done && u->eof) {
+            up_fail(r, 502, "upstream sent incomplete header");
+            continue;
+        }
+        int frc = rp_conn_flush(c);
+        if (frc == RP_ERROR) {
+            rp_conn_close(c);
+            return;
+        }
+        if (r->resp_done && r->body_done) {
+            finish(r);
+            return;
+        }
+        if (r->resp_done && !r->body_done) {
+            /* answered before the whole body came: close after */
+            r->keep_alive = 0;
+            finish(r);
+            return;
+        }
+        if (!progress) {
+            /* timers */
+            rp_upconn_t *uu = r->up;
+            if (!uu)
+                return;
+            if (!uu->connected)
+                ; /* connect timer stays */
+            else if (uu->out_head_written < r->uphead.len || rp_buf_len(&uu->out))
+                rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_send_timeout);
+            else
+                rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_read_timeout);
+            if (rp_buf_len(&c->out))
+                rp_conn_set_timer(c, r->lc->send_timeout);
+            else if (!r->body_done)
+                rp_conn_set_timer(c, r->lc->client_body_timeout);
+            else
+                rp_timer_cancel(&c->w->loop, &c->timer);
+            return;
+        }
+    }
+}

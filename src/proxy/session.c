@@ -1,0 +1,1055 @@
+/* Client side of a connection: reading request heads, routing, producing
+ * local responses (return, static files, error pages), keep-alive and
+ * pipelining. Proxying lives in forward.c. */
+#include "proxy/session.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "proxy/route.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RP_MAX_FIELDS 256
+#define RP_VERSION "0.1.0"
+
+static __thread rp_http_field_t scratch_fields[RP_MAX_FIELDS];
+
+static void conn_free(void *p);
+static void conn_timeout(rp_timer_t *t);
+static void conn_io(rp_io_t *io, uint32_t ev);
+static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed);
+static void req_handle(rp_req_t *r);
+static void conn_send_error_close(rp_conn_t *c, int status);
+
+void rp_worker_update_time(rp_worker_t *w)
+{
+    time_t now = time(NULL);
+    if (now == w->time_sec)
+        return;
+    w->time_sec = now;
+    struct tm g, l;
+    gmtime_r(&now, &g);
+    localtime_r(&now, &l);
+    strftime(w->http_date, sizeof(w->http_date), "%a, %d %b %Y %H:%M:%S GMT", &g);
+    strftime(w->time_local, sizeof(w->time_local), "%d/%b/%Y:%H:%M:%S %z", &l);
+    strftime(w->time_iso8601, sizeof(w->time_iso8601), "%Y-%m-%dT%H:%M:%S%z", &l);
+    /* ISO 8601 wants +00:00, strftime gives +0000 */
+    size_t n = strlen(w->time_iso8601);
+    if (n >= 5 && n + 2 < sizeof(w->time_iso8601)) {
+        memmove(w->time_iso8601 + n - 1, w->time_iso8601 + n - 2, 3);
+        w->time_iso8601[n - 2] = ':';
+    }
+}
+
+/* ---------------------------------------------------------------- conns */
+
+static const rp_server_t *default_srv(const rp_conn_t *c) { return c->ls->default_server; }
+
+void rp_conn_set_timer(rp_conn_t *c, int64_t ms)
+{
+    if (ms <= 0)
+        rp_timer_cancel(&c->w->loop, &c->timer);
+    else
+        rp_timer_set(&c->w->loop, &c->timer, (uint64_t)ms);
+}
+
+void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct sockaddr *sa,
+                      socklen_t salen)
+{
+    rp_conn_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->io.fd = fd;
+    c->io.cb = conn_io;
+    c->io.data = c;
+    c->w = w;
+    c->conf = w->gen->conf;
+    rp_conf_ref(c->conf);
+    c->ls = wl->ls;
+    c->id = ++w->conn_seq;
+    memcpy(&c->peer, sa, salen < sizeof(c->peer) ? salen : sizeof(c->peer));
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, c->peer_addr, sizeof(c->peer_addr));
+        snprintf(c->peer_port, sizeof(c->peer_port), "%u", ntohs(s4->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, c->peer_addr, sizeof(c->peer_addr));
+        snprintf(c->peer_port, sizeof(c->peer_port), "%u", ntohs(s6->sin6_port));
+    }
+    const struct sockaddr *la = (const struct sockaddr *)&c->ls->addr.addr;
+    unsigned lport = la->sa_family == AF_INET6
+                         ? ntohs(((const struct sockaddr_in6 *)la)->sin6_port)
+                         : ntohs(((const struct sockaddr_in *)la)->sin_port);
+    snprintf(c->local_port, sizeof(c->local_port), "%u", lport);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    rp_timer_init(&c->timer, conn_timeout, c);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    rp_h1_limits_t lim;
+    const rp_server_t *s = default_srv(c);
+    lim.max_line = (size_t)s->large_client_header_buffers_size;
+    lim.max_field = (size_t)s->large_client_header_buffers_size;
+    lim.max_head = (size_t)(s->large_client_header_buffers_size * s->large_client_header_buffers_num);
+    lim.max_fields = RP_MAX_FIELDS;
+    rp_h1_parser_init(&c->parser, &lim);
+    if (rp_loop_add(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != RP_OK) {
+        rp_conn_close(c);
+        return;
+    }
+    rp_conn_set_timer(c, s->client_header_timeout);
+}
+
+void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf) { rp_conf_unref(conf); }
+
+static void req_free(rp_req_t *r)
+{
+    if (r->file_fd > 0)
+        close(r->file_fd);
+    rp_arena_destroy(&r->arena);
+    free(r);
+}
+
+void rp_conn_close(rp_conn_t *c)
+{
+    if (c->closed)
+        return;
+    c->closed = 1;
+    rp_worker_t *w = c->w;
+    if (c->req) {
+        rp_req_t *r = c->req;
+        if (r->up)
+            rp_proxy_abort(r);
+        if (!r->finalized) {
+            r->finalized = 1;
+            if (r->status)
+                rp_req_access_log(r);
+        }
+        c->req = NULL;
+        req_free(r);
+    }
+    rp_timer_cancel(&w->loop, &c->timer);
+    rp_loop_del(&w->loop, &c->io);
+    close(c->io.fd);
+    c->io.cb = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    rp_buf_release(w, &c->in);
+    rp_buf_release(w, &c->out);
+    rp_loop_defer(&w->loop, conn_free, c);
+}
+
+static void conn_free(void *p)
+{
+    rp_conn_t *c = p;
+    rp_conf_unref(c->conf);
+    free(c);
+}
+
+static void conn_timeout(rp_timer_t *t)
+{
+    rp_conn_t *c = t->data;
+    if (c->req && !c->lingering) {
+        rp_log_error(RP_LOG_INFO, "client %s timed out, request %" PRIu64 " aborted", c->peer_addr,
+                     c->req->id);
+        if (c->req->status == 0)
+            c->req->status = 408;
+    }
+    rp_conn_close(c);
+}
+
+static void conn_io(rp_io_t *io, uint32_t ev)
+{
+    rp_conn_t *c = io->data;
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        c->readable = 1;
+    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        c->writable = 1;
+    if (ev & EPOLLERR)
+        c->error = 1;
+    rp_conn_run(c);
+}
+
+/* Reads into c->in. Returns bytes read, 0 at EOF, RP_AGAIN, RP_ERROR. */
+int rp_conn_read(rp_conn_t *c)
+{
+    if (!c->in.data && rp_buf_alloc(c->w, &c->in, RP_BUF_SIZE) != RP_OK)
+        return RP_ERROR;
+    if (rp_buf_room(&c->in) == 0)
+        rp_buf_compact(&c->in);
+    if (rp_buf_room(&c->in) == 0)
+        return RP_AGAIN; /* caller decides: full */
+    for (;;) {
+        ssize_t n = read(c->io.fd, c->in.data + c->in.last, rp_buf_room(&c->in));
+        if (n > 0) {
+            c->in.last += (size_t)n;
+            return (int)n;
+        }
+        if (n == 0) {
+            c->eof = 1;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            c->readable = 0;
+            return RP_AGAIN;
+        }
+        c->error = 1;
+        return RP_ERROR;
+    }
+}
+
+/* Writes c->out. RP_OK when empty, RP_AGAIN when blocked, RP_ERROR. */
+int rp_conn_flush(rp_conn_t *c)
+{
+    while (rp_buf_len(&c->out)) {
+        if (!c->writable)
+            return RP_AGAIN;
+        ssize_t n = write(c->io.fd, c->out.data + c->out.pos, rp_buf_len(&c->out));
+        if (n > 0) {
+            c->out.pos += (size_t)n;
+            if (c->req)
+                c->req->bytes_sent += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->writable = 0;
+            return RP_AGAIN;
+        }
+        c->error = 1;
+        return RP_ERROR;
+    }
+    c->out.pos = c->out.last = 0;
+    return RP_OK;
+}
+
+/* Rebases a slice from the parse buffer into the request's copy. */
+static void rebase(rp_str_t *s, const char *from, size_t len, char *to)
+{
+    if (s->data && s->data >= from && s->data <= from + len)
+        s->data = to + (s->data - from);
+}
+
+static void lingering_run(rp_conn_t *c)
+{
+    char tmp[4096];
+    for (;;) {
+        ssize_t n = read(c->io.fd, tmp, sizeof(tmp));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->readable = 0;
+            return;
+        }
+        rp_conn_close(c);
+        return;
+    }
+}
+
+/* After an answer that ends the connection: send what is queued, then stop
+ * sending and drain the client for a moment so our answer is not destroyed
+ * by a reset caused by unread request bytes. */
+static void conn_finish_close(rp_conn_t *c)
+{
+    int rc = rp_conn_flush(c);
+    if (rc == RP_AGAIN)
+        return;
+    if (rc == RP_ERROR) {
+        rp_conn_close(c);
+        return;
+    }
+    if (!c->lingering) {
+        c->lingering = 1;
+        shutdown(c->io.fd, SHUT_WR);
+        rp_conn_set_timer(c, 2000);
+    }
+    lingering_run(c);
+}
+
+void rp_conn_run(rp_conn_t *c)
+{
+    while (!c->closed) {
+        if (c->lingering) {
+            conn_finish_close(c);
+            return;
+        }
+        if (c->req) {
+            rp_req_t *r = c->req;
+            if (r->phase == RP_PHASE_UPSTREAM || r->phase == RP_PHASE_TUNNEL) {
+                rp_proxy_run(r);
+                if (c->closed)
+                    return;
+                if (c->req == r && r->phase != RP_PHASE_HANDLE)
+                    return;
+                continue;
+            }
+            /* local response: flush head/body, then the file */
+            int rc = rp_conn_flush(c);
+            if (rc == RP_ERROR) {
+                rp_conn_close(c);
+                return;
+            }
+            if (rc == RP_AGAIN) {
+                rp_conn_set_timer(c, r->lc->send_timeout);
+                return;
+            }
+            while (r->file_left > 0) {
+                if (!c->writable) {
+                    rp_conn_set_timer(c, r->lc->send_timeout);
+                    return;
+                }
+                ssize_t n = sendfile(c->io.fd, r->file_fd, &r->file_off,
+                                     r->file_left > (1 << 20) ? (1 << 20) : r->file_left);
+                if (n > 0) {
+                    r->file_left -= (uint64_t)n;
+                    r->body_sent += (uint64_t)n;
+                    r->bytes_sent += (uint64_t)n;
+                    continue;
+                }
+                if (n < 0 && errno == EAGAIN) {
+                    c->writable = 0;
+                    continue;
+                }
+                if (n < 0 && errno == EINTR)
+                    continue;
+                rp_conn_close(c); /* error or file shrank: never a short body */
+                return;
+            }
+            rp_req_finalize(r);
+            continue;
+        }
+
+        /* no request: read and parse the next head */
+        if (c->in.data && rp_buf_len(&c->in)) {
+            rp_h1_request_t *h = &(rp_h1_request_t){0};
+            h->fields = scratch_fields;
+            int rc = rp_h1_parse_request(&c->parser, c->in.data + c->in.pos, rp_buf_len(&c->in), h);
+            if (rc == RP_OK) {
+                req_start(c, h);
+                continue;
+            }
+            if (rc == RP_ERROR) {
+                rp_log_error(RP_LOG_INFO, "client %s sent invalid request: %s (%d)", c->peer_addr,
+                             h->error ? h->error : "bad request", h->error_status);
+                conn_send_error_close(c, h->error_status ? h->error_status : 400);
+                continue;
+            }
+            /* RP_AGAIN: head incomplete; make room */
+            const rp_server_t *s = default_srv(c);
+            size_t max_head =
+                (size_t)(s->large_client_header_buffers_size * s->large_client_header_buffers_num);
+            if (rp_buf_room(&c->in) == 0) {
+                if (c->in.pos > 0) {
+                    rp_buf_compact(&c->in);
+                } else if (c->in.cap < max_head) {
+                    size_t len = rp_buf_len(&c->in);
+                    char *d = malloc(max_head);
+                    if (!d) {
+                        rp_conn_close(c);
+                        return;
+                    }
+                    memcpy(d, c->in.data + c->in.pos, len);
+                    rp_buf_release(c->w, &c->in);
+                    c->in.data = d;
+                    c->in.cap = max_head;
+                    c->in.pos = 0;
+                    c->in.last = len;
+                } else {
+                    conn_send_error_close(c, 431);
+                    continue;
+                }
+            }
+        }
+        if (!c->readable) {
+            if (!c->in.data || rp_buf_len(&c->in) == 0) {
+                /* idle: hold no buffers */
+                rp_buf_release(c->w, &c->in);
+                rp_buf_release(c->w, &c->out);
+            }
+            return;
+        }
+        int n = rp_conn_read(c);
+        if (n == RP_AGAIN) {
+            if (rp_buf_len(&c->in) == 0) {
+                rp_buf_release(c->w, &c->in);
+                rp_buf_release(c->w, &c->out);
+            }
+            return;
+        }
+        if (n <= 0) {
+            rp_conn_close(c);
+            return;
+        }
+        if (c->nrequests > 0 && !c->parser.scanned)
+            rp_conn_set_timer(c, default_srv(c)->client_header_timeout);
+    }
+}
+
+/* ------------------------------------------------------------ responses */
+
+int rp_out_printf(rp_req_t *r, const char *fmt, ...)
+{
+    rp_conn_t *c = r->c;
+    if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
+        return RP_ERROR;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = rp_buf_room(&c->out);
+        int n = vsnprintf(c->out.data + c->out.last, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return RP_ERROR;
+        if ((size_t)n < room) {
+            c->out.last += (size_t)n;
+            return RP_OK;
+        }
+        /* grow and retry */
+        char tmp[1];
+        if (rp_buf_append(c->w, &c->out, tmp, 0, 1 << 20) != RP_OK)
+            return RP_ERROR;
+        size_t need = c->out.last + (size_t)n + 1;
+        if (need > c->out.cap) {
+            if (need > (1 << 20))
+                return RP_ERROR;
+            char *d = malloc(need);
+            if (!d)
+                return RP_ERROR;
+            memcpy(d, c->out.data + c->out.pos, rp_buf_len(&c->out));
+            size_t len = rp_buf_len(&c->out);
+            rp_buf_release(c->w, &c->out);
+            c->out.data = d;
+            c->out.cap = need;
+            c->out.pos = 0;
+            c->out.last = len;
+        }
+    }
+    return RP_ERROR;
+}
+
+static int add_header_applies(int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 308:
+        return 1;
+    }
+    return 0;
+}
+
+int rp_req_add_headers(rp_req_t *r, int status)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    if (!lc)
+        return RP_OK;
+    for (size_t i = 0; i < lc->nadd_headers; i++) {
+        const rp_add_header_t *ah = &lc->add_headers[i];
+        if (!ah->always && !add_header_applies(status))
+            continue;
+        rp_str_t v;
+        if (rp_tpl_eval(ah->value, rp_req_var, r, &r->arena, &v) != RP_OK)
+            return RP_ERROR;
+        if (v.len == 0)
+            continue;
+        if (rp_out_printf(r, "%.*s: %.*s\r\n", (int)ah->name.len, ah->name.data, (int)v.len,
+                          v.data) != RP_OK)
+            return RP_ERROR;
+    }
+    return RP_OK;
+}
+
+static const char *server_header(const rp_req_t *r)
+{
+    return r->lc && r->lc->server_tokens ? "rampart/" RP_VERSION : "rampart";
+}
+
+int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_len, int framing,
+                      uint64_t length)
+{
+    rp_worker_update_time(r->c->w);
+    r->status = status;
+    r->out_framing = framing;
+    if (rp_out_printf(r, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status,
+                      rp_http_reason(status), server_header(r), r->c->w->http_date) != RP_OK)
+        return RP_ERROR;
+    if (framing == RP_OUT_LENGTH || (framing == RP_OUT_NONE && length != UINT64_MAX)) {
+        if (rp_out_printf(r, "Content-Length: %" PRIu64 "\r\n", length) != RP_OK)
+            return RP_ERROR;
+    } else if (framing == RP_OUT_CHUNKED) {
+        if (rp_out_printf(r, "Transfer-Encoding: chunked\r\n") != RP_OK)
+            return RP_ERROR;
+    }
+    if (extra_len && rp_out_printf(r, "%.*s", (int)extra_len, extra) != RP_OK)
+        return RP_ERROR;
+    if (framing == RP_OUT_CLOSE)
+        r->keep_alive = 0;
+    if (status >= 200 || status == 101) {
+        if (status != 101 &&
+            rp_out_printf(r, "Connection: %s\r\n", r->keep_alive ? "keep-alive" : "close") != RP_OK)
+            return RP_ERROR;
+        if (rp_req_add_headers(r, status) != RP_OK)
+            return RP_ERROR;
+    }
+    if (rp_out_printf(r, "\r\n") != RP_OK)
+        return RP_ERROR;
+    r->head_bytes = rp_buf_len(&r->c->out);
+    return RP_OK;
+}
+
+static int status_closes(int status)
+{
+    switch (status) {
+    case 400: case 408: case 413: case 414: case 431: case 501: case 505:
+        return 1;
+    }
+    return 0;
+}
+
+static void send_page(rp_req_t *r, int status)
+{
+    char body[512];
+    const char *reason = rp_http_reason(status);
+    int n;
+    if (status >= 300 && status < 400 && status != 304)
+        n = snprintf(body, sizeof(body),
+                     "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
+                     "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                     status, reason, status, reason, server_header(r));
+    else
+        n = snprintf(body, sizeof(body),
+                     "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
+                     "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                     status, reason, status, reason, server_header(r));
+    int nobody = status == 204 || status == 304 || status < 200;
+    if (status_closes(status) || !r->body_done)
+        r->keep_alive = 0;
+    const char *ct = "Content-Type: text/html\r\n";
+    if (rp_req_write_head(r, status, nobody ? "" : ct, nobody ? 0 : strlen(ct),
+                          nobody ? RP_OUT_NONE : RP_OUT_LENGTH,
+                          nobody ? UINT64_MAX : (uint64_t)n) != RP_OK ||
+        (!nobody && !r->head_only && rp_out_printf(r, "%s", body) != RP_OK)) {
+        rp_conn_close(r->c);
+        return;
+    }
+    if (!nobody && !r->head_only)
+        r->body_sent += (uint64_t)n;
+    r->phase = RP_PHASE_HANDLE;
+}
+
+/* An answer to a request whose head could not be parsed: no routing, no
+ * error_page; the connection closes after it. */
+static void conn_send_error_close(rp_conn_t *c, int status)
+{
+    rp_req_t *r = calloc(1, sizeof(*r));
+    if (!r) {
+        rp_conn_close(c);
+        return;
+    }
+    rp_arena_init(&r->arena, 1024);
+    r->c = c;
+    r->conf = c->conf;
+    r->srv = (rp_server_t *)default_srv(c);
+    r->lc = &r->srv->conf;
+    r->id = ++c->w->req_seq;
+    r->start_ms = c->w->loop.now;
+    clock_gettime(CLOCK_REALTIME, &r->start_ts);
+    r->keep_alive = 0;
+    r->body_done = 0;
+    c->req = r;
+    c->nrequests++;
+    /* discard unparsed input: nothing of it reaches a backend */
+    if (c->in.data)
+        c->in.pos = c->in.last = 0;
+    send_page(r, status);
+}
+
+static const rp_error_page_t *find_error_page(const rp_loc_conf_t *lc, int status)
+{
+    for (size_t i = 0; i < lc->nerror_pages; i++)
+        for (size_t j = 0; j < lc->error_pages[i].ncodes; j++)
+            if (lc->error_pages[i].codes[j] == status)
+                return &lc->error_pages[i];
+    return NULL;
+}
+
+static void route_path(rp_req_t *r, rp_str_t path);
+
+void rp_req_error(rp_req_t *r, int status)
+{
+    rp_conn_t *c = r->c;
+    if (r->head_bytes) {
+        /* head already sent: the only honest signal left is closing */
+        rp_conn_close(c);
+        return;
+    }
+    if (c->out.data)
+        c->out.pos = c->out.last = 0;
+    const rp_error_page_t *ep = r->lc ? find_error_page(r->lc, status) : NULL;
+    if (ep && !r->error_page_done) {
+        r->error_page_done = 1;
+        rp_str_t uri;
+        if (rp_tpl_eval(ep->uri, rp_req_var, r, &r->arena, &uri) == RP_OK && uri.len) {
+            int forced = ep->response > 0 ? ep->response : (ep->response == 0 ? status : 0);
+            if (uri.data[0] == '@') {
+                rp_location_t *nl = rp_route_named(r->srv, rp_str(uri.data + 1, uri.len - 1));
+                if (nl) {
+                    r->loc = nl;
+                    r->lc = &nl->conf;
+                    r->status = forced;
+                    req_handle(r);
+                    return;
+                }
+            } else if (uri.data[0] == '/') {
+                if (r->h.method_id != RP_METHOD_HEAD) {
+                    r->h.method_id = RP_METHOD_GET;
+                    r->h.method = RP_STR("GET");
+                }
+                const char *q = memchr(uri.data, '?', uri.len);
+                rp_str_t p = q ? rp_str(uri.data, (size_t)(q - uri.data)) : uri;
+                r->args = q ? rp_str(q + 1, uri.len - (size_t)(q - uri.data) - 1) : RP_NULL_STR;
+                route_path(r, p);
+                r->status = forced;
+                if (!r->body_done)
+                    r->keep_alive = 0;
+                req_handle(r);
+                return;
+            } else {
+                /* absolute URL: redirect (302 unless "=code") */
+                int code = ep->response > 0 ? ep->response : 302;
+                char *hdr = rp_arena_alloc(&r->arena, uri.len + 16);
+                if (hdr) {
+                    int n = snprintf(hdr, uri.len + 16, "Location: %.*s\r\n", (int)uri.len,
+                                     uri.data);
+                    if (!r->body_done)
+                        r->keep_alive = 0;
+                    if (rp_req_write_head(r, code, hdr, (size_t)n, RP_OUT_LENGTH, 0) == RP_OK) {
+                        r->phase = RP_PHASE_HANDLE;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    send_page(r, status);
+}
+
+/* ------------------------------------------------------------- handlers */
+
+static void route_path(rp_req_t *r, rp_str_t path)
+{
+    char *np = rp_arena_alloc(&r->arena, path.len + 1);
+    int n = np ? rp_route_normalize_path(path, np, path.len + 1) : -1;
+    r->path = n >= 0 ? rp_str(np, (size_t)n) : path;
+    r->loc = rp_route_location(r->srv, r->path, r->caps, 10, &r->ncaps);
+    r->lc = r->loc ? &r->loc->conf : &r->srv->conf;
+}
+
+static void do_return(rp_req_t *r)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    int code = r->status ? r->status : lc->return_code;
+    rp_str_t text = RP_NULL_STR;
+    if (lc->return_text && rp_tpl_eval(lc->return_text, rp_req_var, r, &r->arena, &text) != RP_OK) {
+        rp_req_error(r, 500);
+        return;
+    }
+    int redirect = lc->return_code == 301 || lc->return_code == 302 || lc->return_code == 303 ||
+                   lc->return_code == 307 || lc->return_code == 308;
+    if (redirect || (!lc->return_text && code >= 400) || code == 444) {
+        if (code == 444) {
+            rp_conn_close(r->c);
+            return;
+        }
+        if (redirect && text.len) {
+            char *hdr = rp_arena_alloc(&r->arena, text.len + 16);
+            if (!hdr) {
+                rp_req_error(r, 500);
+                return;
+            }
+            int n = snprintf(hdr, text.len + 16, "Location: %.*s\r\n", (int)text.len, text.data);
+            /* the small page nginx sends with redirects */
+            char body[512];
+            const char *reason = rp_http_reason(code);
+            int bn = snprintf(body, sizeof(body),
+                              "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center>"
+                              "<h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n"
+                              "</html>\r\n",
+                              code, reason, code, reason, server_header(r));
+            char *ex = rp_arena_alloc(&r->arena, (size_t)n + 32);
+            if (!ex) {
+                rp_req_error(r, 500);
+                return;
+            }
+            int en = snprintf(ex, (size_t)n + 32, "Content-Type: text/html\r\n%s", hdr);
+            if (rp_req_write_head(r, code, ex, (size_t)en, RP_OUT_LENGTH, (uint64_t)bn) != RP_OK ||
+                (!r->head_only && rp_out_printf(r, "%s", body) != RP_OK)) {
+                rp_conn_close(r->c);
+                return;
+            }
+            if (!r->head_only)
+                r->body_sent = (uint64_t)bn;
+            r->phase = RP_PHASE_HANDLE;
+            return;
+        }
+        rp_req_error(r, code);
+        return;
+    }
+    const char *ct = "Content-Type: text/plain\r\n";
+    int nobody = code == 204 || code == 304 || code < 200;
+    if (rp_req_write_head(r, code, nobody ? "" : ct, nobody ? 0 : strlen(ct),
+                          nobody ? RP_OUT_NONE : RP_OUT_LENGTH, nobody ? UINT64_MAX : text.len) !=
+        RP_OK) {
+        rp_conn_close(r->c);
+        return;
+    }
+    if (!nobody && !r->head_only && text.len) {
+        if (rp_out_printf(r, "%.*s", (int)text.len, text.data) != RP_OK) {
+            rp_conn_close(r->c);
+            return;
+        }
+        r->body_sent = text.len;
+    }
+    r->phase = RP_PHASE_HANDLE;
+}
+
+static const struct {
+    const char *ext;
+    const char *type;
+} mime_types[] = {
+    {"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"},
+    {"js", "application/javascript"}, {"json", "application/json"}, {"txt", "text/plain"},
+    {"xml", "text/xml"}, {"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"}, {"svg", "image/svg+xml"}, {"ico", "image/x-icon"},
+    {"webp", "image/webp"}, {"woff", "font/woff"}, {"woff2", "font/woff2"},
+    {"pdf", "application/pdf"}, {"wasm", "application/wasm"}, {"mp4", "video/mp4"},
+};
+
+static const char *mime_for(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        return "application/octet-stream";
+    for (size_t i = 0; i < RP_ARRAY_LEN(mime_types); i++)
+        if (strcasecmp(dot + 1, mime_types[i].ext) == 0)
+            return mime_types[i].type;
+    return "application/octet-stream";
+}
+
+static rp_str_t find_field(const rp_req_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->h.nfields; i++)
+        if (rp_str_caseeq_cstr(r->h.fields[i].name, name))
+            return r->h.fields[i].value;
+    return RP_NULL_STR;
+}
+
+static void do_static(rp_req_t *r)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    if (r->h.method_id != RP_METHOD_GET && r->h.method_id != RP_METHOD_HEAD) {
+        rp_req_error(r, 405);
+        return;
+    }
+    rp_str_t root;
+    if (rp_tpl_eval(lc->root, rp_req_var, r, &r->arena, &root) != RP_OK) {
+        rp_req_error(r, 500);
+        return;
+    }
+    const char *prefix = (root.len && root.data[0] == '/') ? "" : r->conf->prefix;
+    size_t cap = strlen(prefix) + root.len + r->path.len + 256;
+    char *path = rp_arena_alloc(&r->arena, cap);
+    if (!path) {
+        rp_req_error(r, 500);
+        return;
+    }
+    int n = snprintf(path, cap, "%s%.*s%.*s", prefix, (int)root.len, root.data, (int)r->path.len,
+                     r->path.data);
+    struct stat st;
+    int fd = -1;
+    if (n > 0 && path[n - 1] == '/') {
+        for (size_t i = 0; i < lc->nindex; i++) {
+            snprintf(path + n, cap - (size_t)n, "%.*s", (int)lc->index[i].len, lc->index[i].data);
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+            if (fd >= 0)
+                break;
+        }
+        if (fd < 0) {
+            path[n] = '\0';
+            rp_req_error(r, stat(path, &st) == 0 ? 403 : 404);
+            return;
+        }
+    } else {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+            rp_req_error(r, errno == EACCES ? 403 : 404);
+            return;
+        }
+    }
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        rp_req_error(r, 500);
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        /* directory without the trailing slash: redirect, as nginx does */
+        size_t lcap = r->path.len + r->args.len + 32;
+        char *hdr = rp_arena_alloc(&r->arena, lcap);
+        if (!hdr) {
+            rp_req_error(r, 500);
+            return;
+        }
+        int hn = snprintf(hdr, lcap, "Location: %.*s/%s%.*s\r\n", (int)r->path.len, r->path.data,
+                          r->args.len ? "?" : "", (int)r->args.len, r->args.data);
+        if (rp_req_write_head(r, 301, hdr, (size_t)hn, RP_OUT_LENGTH, 0) != RP_OK) {
+            rp_conn_close(r->c);
+            return;
+        }
+        r->phase = RP_PHASE_HANDLE;
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        rp_req_error(r, 404);
+        return;
+    }
+    char lm[64], ims_buf[64];
+    struct tm g;
+    gmtime_r(&st.st_mtime, &g);
+    strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &g);
+    rp_str_t ims = find_field(r, "if-modified-since");
+    int status = r->status ? r->status : 200;
+    if (status == 200 && ims.len && ims.len < sizeof(ims_buf) && ims.len == strlen(lm) &&
+        memcmp(ims.data, lm, ims.len) == 0) {
+        close(fd);
+        char hdr[96];
+        int hn = snprintf(hdr, sizeof(hdr), "Last-Modified: %s\r\n", lm);
+        if (rp_req_write_head(r, 304, hdr, (size_t)hn, RP_OUT_NONE, UINT64_MAX) != RP_OK)
+            rp_conn_close(r->c);
+        r->phase = RP_PHASE_HANDLE;
+        return;
+    }
+    char hdr[256];
+    int hn = snprintf(hdr, sizeof(hdr), "Content-Type: %s\r\nLast-Modified: %s\r\n",
+                      mime_for(path), lm);
+    if (rp_req_write_head(r, status, hdr, (size_t)hn, RP_OUT_LENGTH, (uint64_t)st.st_size) !=
+        RP_OK) {
+        close(fd);
+        rp_conn_close(r->c);
+        return;
+    }
+    if (r->head_only || st.st_size == 0) {
+        close(fd);
+    } else {
+        r->file_fd = fd;
+        r->file_off = 0;
+        r->file_left = (uint64_t)st.st_size;
+    }
+    r->phase = RP_PHASE_HANDLE;
+}
+
+static void req_handle(rp_req_t *r)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    if (lc->return_code) {
+        if (!r->body_done)
+            r->keep_alive = 0; /* the body is not read: close after */
+        do_return(r);
+    } else if (lc->proxy_pass) {
+        rp_proxy_start(r);
+    } else {
+        if (!r->body_done)
+            r->keep_alive = 0;
+        do_static(r);
+    }
+}
+
+/* Finds the listen entry of the newest generation for this connection's
+ * address, so a keep-alive connection serves its next request with the
+ * configuration in force now. */
+static void conn_refresh_conf(rp_conn_t *c)
+{
+    rp_wgen_t *g = c->w->gen;
+    if (!g || g->conf == c->conf)
+        return;
+    for (size_t i = 0; i < g->nlistens; i++) {
+        if (strcmp(g->listens[i].ls->addr.text, c->ls->addr.text) == 0) {
+            rp_conf_ref(g->conf);
+            rp_conf_unref(c->conf);
+            c->conf = g->conf;
+            c->ls = g->listens[i].ls;
+            return;
+        }
+    }
+}
+
+static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
+{
+    rp_worker_t *w = c->w;
+    rp_req_t *r = calloc(1, sizeof(*r));
+    if (!r) {
+        rp_conn_close(c);
+        return;
+    }
+    rp_arena_init(&r->arena, 4096);
+    r->c = c;
+    r->file_fd = -1;
+    r->id = ++w->req_seq;
+    r->start_ms = w->loop.now;
+    clock_gettime(CLOCK_REALTIME, &r->start_ts);
+    c->req = r;
+    c->nrequests++;
+
+    /* the head becomes the request's own copy; c->in is then free for the
+     * body and for pipelined requests */
+    rp_h1_request_t *h = &r->h;
+    *h = *parsed;
+    const char *base = c->in.data + c->in.pos;
+    r->head = rp_arena_alloc(&r->arena, h->head_len + 1);
+    rp_http_field_t *fields = rp_arena_alloc(&r->arena, (h->nfields + 1) * sizeof(*fields));
+    if (!r->head || !fields) {
+        rp_conn_close(c);
+        return;
+    }
+    memcpy(r->head, base, h->head_len);
+    for (size_t i = 0; i < h->nfields; i++) {
+        fields[i] = h->fields[i];
+        rebase(&fields[i].name, base, h->head_len, r->head);
+        rebase(&fields[i].value, base, h->head_len, r->head);
+    }
+    h->fields = fields;
+    rebase(&h->method, base, h->head_len, r->head);
+    rebase(&h->target, base, h->head_len, r->head);
+    rebase(&h->path, base, h->head_len, r->head);
+    rebase(&h->authority, base, h->head_len, r->head);
+    rebase(&h->host, base, h->head_len, r->head);
+    rebase(&h->connection, base, h->head_len, r->head);
+    c->in.pos += h->head_len;
+    rp_h1_limits_t lim = c->parser.limits;
+    rp_h1_parser_init(&c->parser, &lim);
+
+    conn_refresh_conf(c);
+    r->conf = c->conf;
+    r->head_only = h->method_id == RP_METHOD_HEAD;
+
+    /* server by Host */
+    char *hostbuf = rp_arena_alloc(&r->arena, h->host.len + 1);
+    int hl = hostbuf ? rp_route_normalize_host(h->host, hostbuf, h->host.len + 1) : -1;
+    r->srv = c->ls->default_server;
+    r->lc = &r->srv->conf;
+    if (hl < 0) {
+        r->keep_alive = 0;
+        send_page(r, 400);
+        return;
+    }
+    h->host = rp_str(hostbuf, (size_t)hl);
+    r->srv = rp_route_server(c->ls, h->host);
+    r->lc = &r->srv->conf;
+
+    /* target */
+    rp_str_t uri = h->path;
+    if (h->target_form == RP_TARGET_ASTERISK)
+        uri = RP_STR("*");
+    r->request_uri = uri;
+    const char *q = memchr(uri.data, '?', uri.len);
+    rp_str_t p = q ? rp_str(uri.data, (size_t)(q - uri.data)) : uri;
+    r->args = q ? rp_str(q + 1, uri.len - (size_t)(q - uri.data) - 1) : RP_NULL_STR;
+    if (h->target_form == RP_TARGET_ORIGIN || h->target_form == RP_TARGET_ABSOLUTE) {
+        char *np = rp_arena_alloc(&r->arena, p.len + 1);
+        int n = np ? rp_route_normalize_path(p, np, p.len + 1) : -1;
+        if (n < 0) {
+            r->keep_alive = 0;
+            send_page(r, 400);
+            return;
+        }
+        r->path = rp_str(np, (size_t)n);
+    } else {
+        r->path = p;
+    }
+    r->loc = rp_route_location(r->srv, r->path, r->caps, 10, &r->ncaps);
+    r->lc = r->loc ? &r->loc->conf : &r->srv->conf;
+    const rp_loc_conf_t *lc = r->lc;
+
+    r->keep_alive = h->keep_alive && lc->keepalive_timeout > 0 &&
+                    (int64_t)c->nrequests < lc->keepalive_requests && !w->quitting;
+
+    /* body framing */
+    r->body_kind = h->body_kind;
+    if (h->body_kind == RP_BODY_LENGTH) {
+        r->body_left = h->content_length;
+        r->body_done = h->content_length == 0;
+        if (lc->client_max_body_size && h->content_length > (uint64_t)lc->client_max_body_size) {
+            r->keep_alive = 0;
+            send_page(r, 413);
+            return;
+        }
+    } else if (h->body_kind == RP_BODY_CHUNKED) {
+        rp_h1_chunked_init(&r->chunked);
+    } else {
+        r->body_done = 1;
+    }
+    if (h->target_form == RP_TARGET_AUTHORITY) {
+        r->keep_alive = 0;
+        send_page(r, 405);
+        return;
+    }
+    rp_timer_cancel(&w->loop, &c->timer);
+    req_handle(r);
+}
+
+void rp_req_finalize(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    if (r->finalized)
+        return;
+    r->finalized = 1;
+    rp_req_access_log(r);
+    c->req = NULL;
+    int keep = r->keep_alive && !c->eof && !c->error && r->body_done && !r->upgraded;
+    rp_loop_defer(&c->w->loop, (void (*)(void *))req_free, r);
+    if (!keep) {
+        c->lingering = 1;
+        shutdown(c->io.fd, SHUT_WR);
+        rp_conn_set_timer(c, 2000);
+        return;
+    }
+    if (c->w->quitting && (!c->in.data || rp_buf_len(&c->in) == 0)) {
+        rp_conn_close(c);
+        return;
+    }
+    rp_conn_set_timer(c, default_srv(c)->client_header_timeout);
+    if (!c->in.data || rp_buf_len(&c->in) == 0) {
+        /* idle keep-alive */
+        rp_buf_release(c->w, &c->in);
+        rp_buf_release(c->w, &c->out);
+        rp_conn_set_timer(c, r->lc->keepalive_timeout);
+    }
+}

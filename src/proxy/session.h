@@ -1,0 +1,257 @@
+/* Client connections, requests and backend connections of one worker.
+ *
+ * Ownership: a worker owns its connections; a client connection owns its
+ * current request; a request owns the backend connection it uses until the
+ * response ends, then gives it back to the worker's pool or closes it. Every
+ * object is freed through rp_loop_defer so an event later in the same epoll
+ * batch never touches freed memory.
+ */
+#ifndef RP_PROXY_SESSION_H
+#define RP_PROXY_SESSION_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "core/arena.h"
+#include "core/loop.h"
+#include "http/h1_parser.h"
+
+#define RP_BUF_SIZE 16384
+
+typedef struct {
+    char *data;
+    size_t cap;
+    size_t pos;  /* first unread byte */
+    size_t last; /* end of data */
+} rp_buf_t;
+
+typedef struct rp_worker_s rp_worker_t;
+typedef struct rp_conn_s rp_conn_t;
+typedef struct rp_req_s rp_req_t;
+typedef struct rp_upconn_s rp_upconn_t;
+
+typedef struct {
+    int fd;
+    rp_io_t io;
+    const rp_listen_t *ls;
+    rp_worker_t *w;
+    int paused; /* EMFILE back-off */
+} rp_wlisten_t;
+
+/* Listening sockets and the generation they belong to, as handed to a
+ * worker by the main thread. */
+typedef struct {
+    rp_conf_t *conf;     /* one reference owned by this table */
+    rp_wlisten_t *listens;
+    size_t nlistens;
+} rp_wgen_t;
+
+struct rp_worker_s {
+    int id;
+    pthread_t tid;
+    rp_loop_t loop;
+    rp_wgen_t *gen;       /* current generation for new connections */
+    rp_wgen_t *pending;   /* posted by the main thread, taken on wake */
+    pthread_mutex_t lock; /* guards pending and quit requests */
+    int quit;             /* 1 graceful, 2 fast (posted) */
+    int quitting;
+    int max_conns;
+    int nconns;
+    rp_conn_t *conns;     /* all client connections (doubly linked) */
+    rp_upconn_t *idle;    /* pooled backend connections */
+    int nidle;
+    char **free_bufs;     /* RP_BUF_SIZE buffers */
+    size_t nfree, capfree;
+    rp_timer_t accept_timer;
+    uint64_t conn_seq;
+    uint64_t req_seq;
+    /* cached HTTP Date and log times, refreshed once per second */
+    time_t time_sec;
+    char http_date[40];
+    char time_local[40];
+    char time_iso8601[40];
+    int64_t *rr;          /* smooth WRR current weights, see upstream.c */
+    size_t nrr;
+    const rp_conf_t *rr_conf;
+};
+
+struct rp_conn_s {
+    rp_io_t io;
+    rp_worker_t *w;
+    rp_conf_t *conf;
+    const rp_listen_t *ls;
+    rp_conn_t *prev, *next;
+    struct sockaddr_storage peer;
+    char peer_addr[48];
+    char peer_port[8];
+    char local_port[8];
+    rp_buf_t in;
+    rp_buf_t out;
+    rp_req_t *req;
+    rp_timer_t timer;
+    uint64_t id;
+    uint64_t nrequests;
+    rp_h1_parser_t parser;
+    unsigned readable : 1;
+    unsigned writable : 1;
+    unsigned eof : 1;        /* client closed its sending side */
+    unsigned error : 1;
+    unsigned closed : 1;
+    unsigned lingering : 1;  /* closing after an error answer */
+};
+
+enum rp_req_phase {
+    RP_PHASE_HANDLE = 0, /* response being produced */
+    RP_PHASE_UPSTREAM,   /* waiting for / streaming a backend response */
+    RP_PHASE_TUNNEL,     /* after 101: bytes both ways */
+    RP_PHASE_DONE,
+};
+
+enum rp_out_framing {
+    RP_OUT_LENGTH = 0, /* Content-Length known */
+    RP_OUT_CHUNKED,    /* re-framed as chunked for the client */
+    RP_OUT_CLOSE,      /* close-delimited (HTTP/1.0 client) */
+    RP_OUT_NONE,       /* no body (HEAD, 204, 304, 1xx) */
+};
+
+struct rp_req_s {
+    rp_arena_t arena;
+    rp_conn_t *c;
+    rp_conf_t *conf;
+    rp_h1_request_t h;
+    char *head;               /* private copy of the request head */
+    rp_server_t *srv;
+    rp_location_t *loc;
+    const rp_loc_conf_t *lc;
+    rp_str_t request_uri;     /* path and query as received */
+    rp_str_t path;            /* normalised, decoded */
+    rp_str_t args;            /* query without '?' */
+    int caps[20];
+    int ncaps;
+    uint64_t start_ms;        /* monotonic */
+    struct timespec start_ts; /* wall clock for $request_time */
+    uint64_t id;
+    int phase;
+    int status;
+    int error_page_done;
+    uint64_t body_sent;       /* response body bytes to the client */
+    uint64_t bytes_sent;
+    uint64_t head_bytes;
+
+    /* request body from the client */
+    int body_kind;
+    uint64_t body_left;       /* LENGTH: bytes still to read */
+    uint64_t body_received;
+    rp_h1_chunked_t chunked;
+    unsigned body_done : 1;
+    unsigned continue_sent : 1;
+    unsigned keep_alive : 1;  /* client connection persists after this */
+    unsigned head_only : 1;   /* HEAD request */
+    unsigned upgraded : 1;
+    unsigned finalized : 1;
+    unsigned body_started : 1; /* some body bytes went to a backend */
+
+    /* response to the client */
+    int out_framing;
+    uint64_t out_left;        /* LENGTH: body bytes still to send */
+    int file_fd;
+    off_t file_off;
+    uint64_t file_left;
+
+    /* proxying */
+    rp_upstream_t *upstream;
+    rp_upstream_server_t *peer;
+    rp_upconn_t *up;
+    rp_str_t uphead;          /* serialised request head for the backend */
+    unsigned tried[64 / 8];   /* bitmap of servers tried */
+    int tries;
+    int upstream_status;
+    int upstream_timed_out;
+    uint64_t up_start_ms;
+    uint64_t up_header_ms;
+    uint64_t up_end_ms;
+    char *upstream_addr;      /* "$upstream_addr": addresses tried */
+    rp_h1_response_t resp;
+    char *resp_head;          /* private copy of the backend response head */
+    int resp_kind;
+    uint64_t resp_left;
+    rp_h1_chunked_t resp_chunked;
+    unsigned resp_head_done : 1;
+    unsigned resp_done : 1;
+    unsigned up_keepalive : 1;
+};
+
+struct rp_upconn_s {
+    rp_io_t io;
+    rp_worker_t *w;
+    rp_req_t *req;            /* NULL while idle in the pool */
+    rp_upconn_t *prev, *next; /* pool links */
+    rp_sockaddr_t addr;
+    rp_buf_t in;
+    rp_buf_t out;
+    size_t out_head_written;  /* bytes of req->uphead already sent */
+    rp_timer_t timer;
+    uint64_t nrequests;
+    int64_t keepalive_requests;
+    int keepalive_max;
+    unsigned connected : 1;
+    unsigned readable : 1;
+    unsigned writable : 1;
+    unsigned eof : 1;
+    unsigned reused : 1;
+    unsigned got_bytes : 1;   /* any response byte on this request */
+};
+
+/* buffers (per-worker free list of RP_BUF_SIZE blocks) */
+int rp_buf_alloc(rp_worker_t *w, rp_buf_t *b, size_t cap);
+void rp_buf_release(rp_worker_t *w, rp_buf_t *b);
+static inline size_t rp_buf_len(const rp_buf_t *b) { return b->last - b->pos; }
+static inline size_t rp_buf_room(const rp_buf_t *b) { return b->cap - b->last; }
+/* Moves unread data to the front. */
+void rp_buf_compact(rp_buf_t *b);
+/* Appends; grows up to `max` bytes of capacity; RP_ERROR when it can't. */
+int rp_buf_append(rp_worker_t *w, rp_buf_t *b, const char *p, size_t n, size_t max);
+
+/* session.c: client side */
+void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct sockaddr *sa,
+                      socklen_t salen);
+void rp_conn_close(rp_conn_t *c);
+void rp_conn_run(rp_conn_t *c);
+void rp_worker_update_time(rp_worker_t *w);
+/* Ends the current request (access log, keep-alive or close). */
+void rp_req_finalize(rp_req_t *r);
+/* Answers with an error/status page (error_page aware). */
+void rp_req_error(rp_req_t *r, int status);
+int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_len,
+                      int framing, uint64_t length);
+int rp_conn_flush(rp_conn_t *c);
+int rp_conn_read(rp_conn_t *c);
+void rp_conn_set_timer(rp_conn_t *c, int64_t ms);
+void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf);
+/* Adds the configured add_header fields for `status` to c->out. */
+int rp_req_add_headers(rp_req_t *r, int status);
+int rp_out_printf(rp_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* forward.c: backend side */
+void rp_proxy_start(rp_req_t *r);
+void rp_proxy_run(rp_req_t *r);
+void rp_proxy_abort(rp_req_t *r);
+void rp_pool_close_all(rp_worker_t *w);
+
+/* upstream.c */
+rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r);
+rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr);
+void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us);
+void rp_upconn_free(rp_upconn_t *u);
+
+/* variables.c */
+int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out);
+void rp_req_access_log(rp_req_t *r);
+
+/* worker.c */
+extern int rp_nworkers;
+extern rp_worker_t *rp_workers;
+
+#endif

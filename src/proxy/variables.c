@@ -1,0 +1,416 @@
+/* Values of variables for one request, and the access log line. */
+#include "core/common.h"
+#include "core/log.h"
+#include "proxy/session.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+static rp_str_t fmt(rp_arena_t *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
+
+static rp_str_t fmt(rp_arena_t *a, const char *f, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(tmp, sizeof(tmp), f, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(tmp))
+        n = sizeof(tmp) - 1;
+    return rp_arena_str(a, rp_str(tmp, (size_t)n));
+}
+
+/* "$http_x_forwarded_for": '_' in the variable matches '-' in the field. */
+static int name_matches(rp_str_t field, rp_str_t var)
+{
+    if (field.len != var.len)
+        return 0;
+    for (size_t i = 0; i < var.len; i++) {
+        char f = rp_lower(field.data[i]);
+        char v = var.data[i];
+        if (f == '-')
+            f = '_';
+        if (f != v)
+            return 0;
+    }
+    return 1;
+}
+
+static int find_fields(const rp_http_field_t *fields, size_t n, rp_str_t var, rp_arena_t *a,
+                       rp_str_t *out, const char *sep)
+{
+    rp_str_t first = RP_NULL_STR;
+    size_t count = 0, total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (name_matches(fields[i].name, var)) {
+            if (!count)
+                first = fields[i].value;
+            count++;
+            total += fields[i].value.len + strlen(sep);
+        }
+    if (!count)
+        return RP_DECLINED;
+    if (count == 1) {
+        *out = first;
+        return RP_OK;
+    }
+    char *p = rp_arena_alloc(a, total);
+    if (!p)
+        return RP_ERROR;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (name_matches(fields[i].name, var)) {
+            if (len) {
+                memcpy(p + len, sep, strlen(sep));
+                len += strlen(sep);
+            }
+            memcpy(p + len, fields[i].value.data, fields[i].value.len);
+            len += fields[i].value.len;
+        }
+    *out = rp_str(p, len);
+    return RP_OK;
+}
+
+static rp_str_t req_field(const rp_req_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->h.nfields; i++)
+        if (rp_str_caseeq_cstr(r->h.fields[i].name, name))
+            return r->h.fields[i].value;
+    return RP_NULL_STR;
+}
+
+static int arg_value(rp_str_t args, rp_str_t name, rp_str_t *out)
+{
+    size_t i = 0;
+    while (i <= args.len && args.len) {
+        size_t j = i;
+        while (j < args.len && args.data[j] != '&')
+            j++;
+        rp_str_t kv = rp_str(args.data + i, j - i);
+        const char *eq = memchr(kv.data, '=', kv.len);
+        rp_str_t k = eq ? rp_str(kv.data, (size_t)(eq - kv.data)) : kv;
+        if (rp_str_caseeq(k, name)) {
+            *out = eq ? rp_str(eq + 1, kv.len - k.len - 1) : RP_NULL_STR;
+            return RP_OK;
+        }
+        i = j + 1;
+        if (j >= args.len)
+            break;
+    }
+    return RP_DECLINED;
+}
+
+static int cookie_value(rp_str_t cookies, rp_str_t name, rp_str_t *out)
+{
+    size_t i = 0;
+    while (i < cookies.len) {
+        size_t j = i;
+        while (j < cookies.len && cookies.data[j] != ';')
+            j++;
+        rp_str_t kv = rp_str_trim(rp_str(cookies.data + i, j - i));
+        const char *eq = memchr(kv.data, '=', kv.len);
+        if (eq) {
+            rp_str_t k = rp_str(kv.data, (size_t)(eq - kv.data));
+            if (rp_str_eq(k, name)) {
+                *out = rp_str(eq + 1, kv.len - k.len - 1);
+                return RP_OK;
+            }
+        }
+        i = j + 1;
+    }
+    return RP_DECLINED;
+}
+
+static rp_str_t ms_text(rp_arena_t *a, uint64_t ms) { return fmt(a, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000)); }
+
+int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
+{
+    rp_req_t *r = ctx;
+    rp_conn_t *c = r->c;
+    rp_worker_t *w = c->w;
+    switch (ref->id) {
+    case RP_VAR_HOST:
+        if (r->h.host.len) {
+            *out = r->h.host;
+            return RP_OK;
+        }
+        if (r->srv && r->srv->nnames) {
+            *out = r->srv->names[0].name;
+            return RP_OK;
+        }
+        return RP_DECLINED;
+    case RP_VAR_REMOTE_ADDR:
+        *out = rp_str_cstr(c->peer_addr);
+        return RP_OK;
+    case RP_VAR_REMOTE_PORT:
+        *out = rp_str_cstr(c->peer_port);
+        return RP_OK;
+    case RP_VAR_SERVER_ADDR: {
+        const char *t = c->ls->addr.text;
+        const char *colon = strrchr(t, ':');
+        rp_str_t s = colon ? rp_str(t, (size_t)(colon - t)) : rp_str_cstr(t);
+        if (s.len >= 2 && s.data[0] == '[')
+            s = rp_str(s.data + 1, s.len - 2);
+        *out = s;
+        return RP_OK;
+    }
+    case RP_VAR_SERVER_PORT:
+        *out = rp_str_cstr(c->local_port);
+        return RP_OK;
+    case RP_VAR_SERVER_NAME:
+        if (r->srv && r->srv->nnames) {
+            *out = r->srv->names[0].name;
+            return RP_OK;
+        }
+        *out = RP_STR("");
+        return RP_OK;
+    case RP_VAR_SERVER_PROTOCOL:
+        *out = r->h.version_minor ? RP_STR("HTTP/1.1") : RP_STR("HTTP/1.0");
+        return RP_OK;
+    case RP_VAR_SCHEME:
+        *out = RP_STR("http");
+        return RP_OK;
+    case RP_VAR_HTTPS:
+        *out = RP_STR("");
+        return RP_OK;
+    case RP_VAR_REQUEST_URI:
+        *out = r->request_uri;
+        return RP_OK;
+    case RP_VAR_URI:
+        *out = r->path;
+        return RP_OK;
+    case RP_VAR_ARGS:
+        *out = r->args;
+        return r->args.data ? RP_OK : RP_DECLINED;
+    case RP_VAR_IS_ARGS:
+        *out = r->args.data ? RP_STR("?") : RP_STR("");
+        return RP_OK;
+    case RP_VAR_REQUEST_METHOD:
+        *out = r->h.method;
+        return RP_OK;
+    case RP_VAR_REQUEST: {
+        /* the request line as received, without CRLF */
+        const char *e = memchr(r->head, '\n', r->h.head_len);
+        size_t n = e ? (size_t)(e - r->head) : 0;
+        if (n && r->head[n - 1] == '\r')
+            n--;
+        *out = rp_str(r->head, n);
+        return RP_OK;
+    }
+    case RP_VAR_REQUEST_LENGTH:
+        *out = fmt(a, "%" PRIu64, (uint64_t)r->h.head_len + r->body_received);
+        return RP_OK;
+    case RP_VAR_REQUEST_TIME: {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t ms = (now.tv_sec - r->start_ts.tv_sec) * 1000 +
+                     (now.tv_nsec - r->start_ts.tv_nsec) / 1000000;
+        *out = ms_text(a, ms < 0 ? 0 : (uint64_t)ms);
+        return RP_OK;
+    }
+    case RP_VAR_REQUEST_ID:
+        *out = fmt(a, "%016" PRIx64 "%08x%08x", r->id ^ ((uint64_t)r->start_ts.tv_nsec << 20),
+                   (unsigned)w->id, (unsigned)(c->id * 2654435761u));
+        return RP_OK;
+    case RP_VAR_CONTENT_LENGTH:
+        *out = req_field(r, "content-length");
+        return out->data ? RP_OK : RP_DECLINED;
+    case RP_VAR_CONTENT_TYPE:
+        *out = req_field(r, "content-type");
+        return out->data ? RP_OK : RP_DECLINED;
+    case RP_VAR_PROXY_HOST:
+        if (r->lc && r->lc->proxy_pass) {
+            *out = r->lc->proxy_pass->host;
+            return RP_OK;
+        }
+        return RP_DECLINED;
+    case RP_VAR_PROXY_PORT:
+        if (r->lc && r->lc->proxy_pass) {
+            *out = r->lc->proxy_pass->port;
+            return RP_OK;
+        }
+        return RP_DECLINED;
+    case RP_VAR_PROXY_ADD_X_FORWARDED_FOR: {
+        rp_str_t xff;
+        rp_str_t addr = rp_str_cstr(c->peer_addr);
+        if (find_fields(r->h.fields, r->h.nfields, RP_STR("x_forwarded_for"), a, &xff, ", ") !=
+            RP_OK) {
+            *out = addr;
+            return RP_OK;
+        }
+        char *p = rp_arena_alloc(a, xff.len + 2 + addr.len);
+        if (!p)
+            return RP_ERROR;
+        memcpy(p, xff.data, xff.len);
+        memcpy(p + xff.len, ", ", 2);
+        memcpy(p + xff.len + 2, addr.data, addr.len);
+        *out = rp_str(p, xff.len + 2 + addr.len);
+        return RP_OK;
+    }
+    case RP_VAR_STATUS:
+        *out = fmt(a, "%03d", r->status ? r->status : 0);
+        return RP_OK;
+    case RP_VAR_BODY_BYTES_SENT:
+        *out = fmt(a, "%" PRIu64, r->body_sent);
+        return RP_OK;
+    case RP_VAR_BYTES_SENT:
+        *out = fmt(a, "%" PRIu64, r->bytes_sent);
+        return RP_OK;
+    case RP_VAR_UPSTREAM_ADDR:
+        if (!r->upstream_addr)
+            return RP_DECLINED;
+        *out = rp_str_cstr(r->upstream_addr);
+        return RP_OK;
+    case RP_VAR_UPSTREAM_STATUS:
+        if (!r->upstream_status)
+            return RP_DECLINED;
+        *out = fmt(a, "%d", r->upstream_status);
+        return RP_OK;
+    case RP_VAR_UPSTREAM_RESPONSE_TIME:
+        if (!r->up_start_ms)
+            return RP_DECLINED;
+        *out = ms_text(a, (r->up_end_ms ? r->up_end_ms : w->loop.now) - r->up_start_ms);
+        return RP_OK;
+    case RP_VAR_UPSTREAM_HEADER_TIME:
+        if (!r->up_header_ms)
+            return RP_DECLINED;
+        *out = ms_text(a, r->up_header_ms - r->up_start_ms);
+        return RP_OK;
+    case RP_VAR_UPSTREAM_CONNECT_TIME:
+        if (!r->up_start_ms)
+            return RP_DECLINED;
+        *out = ms_text(a, 0);
+        return RP_OK;
+    case RP_VAR_UPSTREAM_CACHE_STATUS:
+        return RP_DECLINED;
+    case RP_VAR_TIME_LOCAL:
+        rp_worker_update_time(w);
+        *out = rp_arena_str(a, rp_str_cstr(w->time_local));
+        return RP_OK;
+    case RP_VAR_TIME_ISO8601:
+        rp_worker_update_time(w);
+        *out = rp_arena_str(a, rp_str_cstr(w->time_iso8601));
+        return RP_OK;
+    case RP_VAR_MSEC: {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        *out = fmt(a, "%lld.%03ld", (long long)now.tv_sec, now.tv_nsec / 1000000);
+        return RP_OK;
+    }
+    case RP_VAR_CONNECTION:
+        *out = fmt(a, "%" PRIu64, c->id);
+        return RP_OK;
+    case RP_VAR_CONNECTION_REQUESTS:
+        *out = fmt(a, "%" PRIu64, c->nrequests);
+        return RP_OK;
+    case RP_VAR_REMOTE_USER:
+    case RP_VAR_SSL_PROTOCOL:
+    case RP_VAR_SSL_CIPHER:
+    case RP_VAR_SSL_SERVER_NAME:
+        return RP_DECLINED;
+    case RP_VAR_HOSTNAME: {
+        char hn[256];
+        if (gethostname(hn, sizeof(hn)) != 0)
+            return RP_DECLINED;
+        hn[sizeof(hn) - 1] = '\0';
+        *out = rp_arena_str(a, rp_str_cstr(hn));
+        return RP_OK;
+    }
+    case RP_VAR_PID:
+        *out = fmt(a, "%d", (int)getpid());
+        return RP_OK;
+    case RP_VAR_HTTP_:
+        return find_fields(r->h.fields, r->h.nfields, ref->arg, a, out,
+                           rp_str_eq(ref->arg, RP_STR("cookie")) ? "; " : ", ");
+    case RP_VAR_SENT_HTTP_:
+    case RP_VAR_UPSTREAM_HTTP_:
+        if (!r->resp_head)
+            return RP_DECLINED;
+        return find_fields(r->resp.fields, r->resp.nfields, ref->arg, a, out, ", ");
+    case RP_VAR_COOKIE_: {
+        rp_str_t all;
+        if (find_fields(r->h.fields, r->h.nfields, RP_STR("cookie"), a, &all, "; ") != RP_OK)
+            return RP_DECLINED;
+        return cookie_value(all, ref->arg, out);
+    }
+    case RP_VAR_ARG_:
+        return arg_value(r->args, ref->arg, out);
+    case RP_VAR_CAPTURE:
+        if (ref->index < r->ncaps && r->caps[2 * ref->index] >= 0) {
+            *out = rp_str(r->path.data + r->caps[2 * ref->index],
+                          (size_t)(r->caps[2 * ref->index + 1] - r->caps[2 * ref->index]));
+            return RP_OK;
+        }
+        return RP_DECLINED;
+    default:
+        return RP_DECLINED;
+    }
+}
+
+/* Characters an access log line never contains raw (nginx's default
+ * escaping): '"', '\\', controls and bytes >= 0x7f become \xHH. */
+static size_t escape_into(char *dst, rp_str_t s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.data[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            dst[n++] = '\\';
+            dst[n++] = 'x';
+            dst[n++] = hex[ch >> 4];
+            dst[n++] = hex[ch & 15];
+        } else {
+            dst[n++] = (char)ch;
+        }
+    }
+    return n;
+}
+
+void rp_req_access_log(rp_req_t *r)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    if (!lc || !lc->naccess_logs)
+        return;
+    for (size_t i = 0; i < lc->naccess_logs; i++) {
+        const rp_access_log_t *al = &lc->access_logs[i];
+        if (!al->file || !al->format)
+            continue;
+        const rp_tpl_t *t = al->format->tpl;
+        /* evaluate part by part so variable values can be escaped */
+        size_t cap = 256;
+        rp_str_t vals[64];
+        size_t np = RP_MIN(t->nparts, RP_ARRAY_LEN(vals));
+        for (size_t k = 0; k < np; k++) {
+            const rp_tpl_part_t *p = &t->parts[k];
+            if (p->var.id == RP_VAR_NONE) {
+                vals[k] = p->lit;
+            } else {
+                rp_tpl_t one = {.raw = RP_NULL_STR, .parts = (rp_tpl_part_t *)p, .nparts = 1};
+                if (rp_tpl_eval(&one, rp_req_var, r, &r->arena, &vals[k]) != RP_OK)
+                    vals[k] = RP_NULL_STR;
+                if (vals[k].len == 0)
+                    vals[k] = RP_STR("-");
+                cap += vals[k].len * 3;
+            }
+            cap += vals[k].len;
+        }
+        char *line = rp_arena_alloc(&r->arena, cap + 2);
+        if (!line)
+            continue;
+        size_t n = 0;
+        for (size_t k = 0; k < np; k++) {
+            if (t->parts[k].var.id == RP_VAR_NONE) {
+                memcpy(line + n, vals[k].data, vals[k].len);
+                n += vals[k].len;
+            } else {
+                n += escape_into(line + n, vals[k]);
+            }
+        }
+        line[n++] = '\n';
+        rp_log_file_write(al->file, line, n);
+    }
+}

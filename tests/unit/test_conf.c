@@ -1,0 +1,846 @@
+/* Configuration semantic layer: errors with file:line, defaults, merging,
+ * listen / server_name / location / upstream / proxy_pass parsing, maps,
+ * the reference configs of /work/shared/configs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "core/common.h"
+
+static char dir[256];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static rp_conf_t *load(const char *text, char *err, size_t errlen)
+{
+    write_file("t.conf", text);
+    char path[512], prefix[512];
+    snprintf(path, sizeof(path), "%s/t.conf", dir);
+    snprintf(prefix, sizeof(prefix), "%s/", dir);
+    return rp_conf_load(path, prefix, NULL, RP_CONF_TEST, err, errlen);
+}
+
+static rp_conf_t *load_ok(const char *text)
+{
+    char err[512] = "";
+    rp_conf_t *c = load(text, err, sizeof(err));
+    if (!c)
+        fail_msg("unexpected error: %s\nconfig:\n%s", err, text);
+    return c;
+}
+
+/* ---- errors: '@' in the expectation stands for the file path ---- */
+
+typedef struct {
+    const char *conf;
+    const char *err;
+} err_case_t;
+
+static const err_case_t err_cases[] = {
+    {"foo;", "unknown directive \"foo\" in @:1"},
+    {"http {\n  server {\n    bogus 1;\n  }\n}", "unknown directive \"bogus\" in @:3"},
+    {"proxy_pass http://x;\nworker_processes 1;", "\"proxy_pass\" directive is not allowed here in @:1"},
+    {"http { proxy_pass http://127.0.0.1; }", "\"proxy_pass\" directive is not allowed here in @:1"},
+    {"http { server { listen 80; proxy_pass http://127.0.0.1; } }",
+     "\"proxy_pass\" directive is not allowed here in @:1"},
+    {"http {\n server {\n  listen;\n }\n}", "invalid number of arguments in \"listen\" directive in @:3"},
+    {"worker_processes;", "invalid number of arguments in \"worker_processes\" directive in @:1"},
+    {"daemon maybe;",
+     "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" in @:1"},
+    {"worker_processes 0;", "invalid value \"0\" in \"worker_processes\" directive in @:1"},
+    {"http {\n gzip on;\n}", "\"gzip\" directive is not supported yet in @:2"},
+    {"http { gzip_types text/plain; }", "\"gzip_types\" directive is not supported yet in @:1"},
+    {"http { server { ssl_certificate x; } }", "\"ssl_certificate\" directive is not supported yet in @:1"},
+    {"http { proxy_cache_path /x keys_zone=a:1m; }",
+     "\"proxy_cache_path\" directive is not supported yet in @:1"},
+    {"http { upstream u { server 127.0.0.1; zone u 64k; } }",
+     "\"zone\" directive is not supported yet in @:1"},
+    {"http { upstream u { server 127.0.0.1; health_check; } }",
+     "\"health_check\" directive is not supported yet in @:1"},
+    {"http { limit_req_zone $remote_addr zone=a:1m rate=1r/s; }",
+     "\"limit_req_zone\" directive is not supported yet in @:1"},
+    {"http { limit_conn_zone $remote_addr zone=a:1m; }",
+     "\"limit_conn_zone\" directive is not supported yet in @:1"},
+    {"http { http2 on; }", "\"http2\" directive is not supported yet in @:1"},
+    {"http { server { location / { proxy_ssl_verify on; } } }",
+     "\"proxy_ssl_verify\" directive is not supported yet in @:1"},
+    {"http { server { listen 443 ssl; } }",
+     "the \"ssl\" parameter of the \"listen\" directive is not supported yet in @:1"},
+    {"http { server { listen 443 http2; } }",
+     "the \"http2\" parameter of the \"listen\" directive is not supported yet in @:1"},
+    {"http { server { listen unix:/tmp/x.sock; } }",
+     "unix domain sockets in \"listen\" are not supported yet in @:1"},
+    {"http { server { listen 70000; } }",
+     "invalid port in \"70000\" of the \"listen\" directive in @:1"},
+    {"http { server { listen 127.0.0.1:0; } }",
+     "invalid port in \"127.0.0.1:0\" of the \"listen\" directive in @:1"},
+    {"http { server { listen 80 foo; } }", "invalid parameter \"foo\" in @:1"},
+    {"http { server { listen 80 backlog=x; } }", "invalid backlog \"x\" in @:1"},
+    {"http {\n server { listen 127.0.0.1:8080 default_server; }\n"
+     " server { listen 127.0.0.1:8080 default_server; }\n}",
+     "a duplicate default server for 127.0.0.1:8080 in @:3"},
+    {"http {\n server { listen 127.0.0.1:8080 backlog=10; }\n"
+     " server { listen 127.0.0.1:8080 backlog=20; }\n}",
+     "duplicate listen options for 127.0.0.1:8080 in @:3"},
+    {"http { server { listen 127.0.0.1:8080; listen 127.0.0.1:8080; } }",
+     "a duplicate listen 127.0.0.1:8080 in @:1"},
+    {"http {\n server {\n  location / {\n   proxy_read_timeout 5s;\n   proxy_read_timeout 6s;\n  }\n }\n}",
+     "\"proxy_read_timeout\" directive is duplicate in @:5"},
+    {"http { proxy_read_timeout 5x; }", "invalid value \"5x\" in \"proxy_read_timeout\" directive in @:1"},
+    {"http { proxy_read_timeout 1s1m; }",
+     "invalid value \"1s1m\" in \"proxy_read_timeout\" directive in @:1"},
+    {"http { client_max_body_size 1q; }",
+     "invalid value \"1q\" in \"client_max_body_size\" directive in @:1"},
+    {"http { server_tokens yes; }",
+     "invalid value \"yes\" in \"server_tokens\" directive, it must be \"on\" or \"off\" in @:1"},
+    {"http { server { location / { proxy_pass https://127.0.0.1; } } }",
+     "\"proxy_pass\" to https:// is not supported yet in @:1"},
+    {"http { server { location / { proxy_pass http://$host; } } }",
+     "\"proxy_pass\" with variables is not supported yet in @:1"},
+    {"http { server { location / { proxy_pass ftp://x; } } }", "invalid URL prefix in \"ftp://x\" in @:1"},
+    {"http { server { location ~ \\.php$ { proxy_pass http://127.0.0.1/x; } } }",
+     "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside "
+     "named location, or inside \"if\" statement, or inside \"limit_except\" block in @:1"},
+    {"http { server { location @f { proxy_pass http://127.0.0.1/; } } }",
+     "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside "
+     "named location, or inside \"if\" statement, or inside \"limit_except\" block in @:1"},
+    {"http { server { location / { proxy_pass http://127.0.0.1; proxy_pass http://127.0.0.1; } } }",
+     "\"proxy_pass\" directive is duplicate in @:1"},
+    {"http {\n server {\n  location / {\n   proxy_pass http://no-such-upstream.invalid;\n  }\n }\n}",
+     "host not found in upstream \"no-such-upstream.invalid\" in @:4"},
+    {"http { upstream u { server 127.0.0.1 max_fails=3; } }",
+     "the \"max_fails\" parameter of upstream \"server\" is not supported yet in @:1"},
+    {"http { upstream u { server 127.0.0.1 backup; } }",
+     "the \"backup\" parameter of upstream \"server\" is not supported yet in @:1"},
+    {"http { upstream u { server 127.0.0.1 weight=0; } }", "invalid parameter \"weight=0\" in @:1"},
+    {"http { upstream u { server 127.0.0.1 foo; } }", "invalid parameter \"foo\" in @:1"},
+    {"http { upstream u { keepalive 4; } }", "no servers are inside upstream in @:1"},
+    {"http { upstream u { server 127.0.0.1; }\nupstream u { server 127.0.0.1; } }",
+     "duplicate upstream \"u\" in @:2"},
+    {"http {\n upstream u {\n  server no-such-host.invalid:81;\n }\n}",
+     "host not found in upstream \"no-such-host.invalid:81\" in @:3"},
+    {"http { server { location /a { location /b { } } } }", "location \"/b\" is outside location \"/a\" in @:1"},
+    {"http { server { location = /a { location /a/b { } } } }",
+     "location \"/a/b\" cannot be inside the exact location \"/a\" in @:1"},
+    {"http { server { location /a { location @n { } } } }",
+     "named location \"@n\" can be on the server level only in @:1"},
+    {"http { server { location @n { location /x { } } } }",
+     "location \"/x\" cannot be inside the named location \"@n\" in @:1"},
+    {"http { server { location /a { }\nlocation ^~ /a { } } }", "duplicate location \"/a\" in @:2"},
+    {"http { server { location ~ ( { } } }", NULL /* pcre message varies */},
+    {"http { server { location !! /a { } } }", "invalid location modifier \"!!\" in @:1"},
+    {"http { server { server_name w*w.example.com; } }",
+     "invalid server name or wildcard \"w*w.example.com\" in @:1"},
+    {"http { server { return abc; } }", "invalid return code \"abc\" in @:1"},
+    {"http { server { return 1000; } }", "invalid return code \"1000\" in @:1"},
+    {"http { error_page 200 /x; }", "value \"200\" must be between 300 and 599 in @:1"},
+    {"http { error_page 404 =abc /x; }", "invalid value \"=abc\" in @:1"},
+    {"http { add_header X-A b sometimes; }", "invalid parameter \"sometimes\" in @:1"},
+    {"http { proxy_http_version 2.0; }", "invalid value \"2.0\" in \"proxy_http_version\" directive in @:1"},
+    {"http { access_log /x nosuchformat; }", "unknown log format \"nosuchformat\" in @:1"},
+    {"http { log_format combined '$status'; }", "duplicate \"log_format\" name \"combined\" in @:1"},
+    {"http { log_format a escape=xml '$status'; }", "unknown log format escaping \"xml\" in @:1"},
+    {"http { proxy_set_header X-A $nosuchvar; }", "unknown \"nosuchvar\" variable in @:1"},
+    {"http { map $host $host { } }", "the duplicate \"host\" variable in @:1"},
+    {"http { map $host x { } }", "invalid variable name \"x\" in @:1"},
+    {"http { map $host $m {\n a b c;\n} }", "invalid number of the map parameters in @:2"},
+    {"http { server { } server; }", "directive \"server\" has no opening \"{\" in @:1"},
+    {"http { server { listen 80 { } } }", "directive \"listen\" is not terminated by \";\" in @:1"},
+    {"events { use kqueue; }", "invalid event type \"kqueue\" in @:1"},
+    {"events { worker_connections 10; worker_connections 10; }",
+     "\"worker_connections\" directive is duplicate in @:1"},
+    {"http { } http { }", "\"http\" directive is duplicate in @:1"},
+    {"error_log /x loud;", "invalid log level \"loud\" in @:1"},
+};
+
+static void test_errors(void **state)
+{
+    for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+        char err[1024] = "";
+        rp_conf_t *c = load(err_cases[i].conf, err, sizeof(err));
+        if (c)
+            fail_msg("case %zu: expected an error for:\n%s", i, err_cases[i].conf);
+        if (!err_cases[i].err)
+            continue;
+        char want[1024], path[512];
+        snprintf(path, sizeof(path), "%s/t.conf", dir);
+        const char *at = strrchr(err_cases[i].err, '@');
+        snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - err_cases[i].err), err_cases[i].err,
+                 path, at + 1);
+        if (strcmp(err, want) != 0)
+            fail_msg("case %zu:\n got: %s\nwant: %s", i, err, want);
+    }
+}
+
+/* ---- values ---- */
+
+typedef struct {
+    const char *v;
+    int64_t ms;
+} time_case_t;
+
+static void test_times(void **state)
+{
+    static const time_case_t cases[] = {
+        {"5", 5000},  {"5s", 5000},    {"250ms", 250},     {"1m30s", 90000},   {"1m30", 90000},
+        {"2h", 7200000}, {"1d", 86400000}, {"1w", 604800000}, {"1M", 2592000000LL},
+        {"1y", 31536000000LL}, {"1h1m1s1ms", 3661001}, {"0", 0},
+        {"x", -1}, {"", -1}, {"1s1s", -1}, {"1s1m", -1}, {"5q", -1}, {"-1", -1}, {"1.5s", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "http { send_timeout \"%s\"; }", cases[i].v);
+        char err[512] = "";
+        rp_conf_t *c = load(text, err, sizeof(err));
+        if (cases[i].ms < 0) {
+            if (c)
+                fail_msg("time \"%s\" accepted", cases[i].v);
+            continue;
+        }
+        if (!c)
+            fail_msg("time \"%s\": %s", cases[i].v, err);
+        /* http-level value reaches the implicit... there is no server: check
+         * through a server instead */
+        rp_conf_unref(c);
+        snprintf(text, sizeof(text), "http { send_timeout \"%s\"; server { listen 127.0.0.1:1; } }",
+                 cases[i].v);
+        c = load_ok(text);
+        assert_int_equal(c->servers[0]->conf.send_timeout, cases[i].ms);
+        rp_conf_unref(c);
+    }
+}
+
+static void test_sizes(void **state)
+{
+    static const struct { const char *v; int64_t n; } cases[] = {
+        {"0", 0}, {"512", 512}, {"8k", 8192}, {"8K", 8192}, {"1m", 1048576}, {"2M", 2097152},
+        {"1g", 1073741824}, {"x", -1}, {"1t", -1}, {"k", -1}, {"-1", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256], err[512] = "";
+        snprintf(text, sizeof(text),
+                 "http { client_max_body_size \"%s\"; server { listen 127.0.0.1:1; } }", cases[i].v);
+        rp_conf_t *c = load(text, err, sizeof(err));
+        if (cases[i].n < 0) {
+            if (c)
+                fail_msg("size \"%s\" accepted", cases[i].v);
+            continue;
+        }
+        if (!c)
+            fail_msg("size \"%s\": %s", cases[i].v, err);
+        assert_int_equal(c->servers[0]->conf.client_max_body_size, cases[i].n);
+        rp_conf_unref(c);
+    }
+}
+
+/* ---- defaults and main ---- */
+
+static void check_complete(const rp_loc_conf_t *lc)
+{
+    assert_true(lc->return_code >= 0);
+    assert_non_null(lc->root);
+    assert_true(lc->nindex >= 1);
+    assert_true(lc->proxy_http_version == 10 || lc->proxy_http_version == 11);
+    const int64_t v64[] = {lc->proxy_connect_timeout, lc->proxy_read_timeout, lc->proxy_send_timeout,
+                           lc->proxy_buffer_size, lc->proxy_buffers_size, lc->client_max_body_size,
+                           lc->client_body_timeout, lc->send_timeout, lc->keepalive_timeout,
+                           lc->keepalive_requests};
+    for (size_t i = 0; i < sizeof(v64) / sizeof(v64[0]); i++)
+        assert_true(v64[i] >= 0);
+    const int v[] = {lc->proxy_buffering, lc->proxy_request_buffering, lc->proxy_buffers_num,
+                     lc->proxy_intercept_errors, lc->server_tokens};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        assert_true(v[i] >= 0);
+    assert_true(lc->nproxy_set_headers >= 2);
+}
+
+static void check_tree(const rp_location_t *l)
+{
+    check_complete(&l->conf);
+    for (size_t i = 0; i < l->nchildren; i++) {
+        assert_ptr_equal(l->children[i]->parent, l);
+        check_tree(l->children[i]);
+    }
+}
+
+static void test_defaults(void **state)
+{
+    rp_conf_t *c = load_ok("http { server { location / { location /a { } } location @x { } } }");
+    char want[600];
+    assert_int_equal(c->refs, 1);
+    assert_int_equal(c->worker_processes, 1);
+    assert_int_equal(c->daemon, 1);
+    assert_true(c->worker_connections >= 32 && c->worker_connections <= 65536);
+    assert_int_equal(c->worker_connections_set, 0);
+    snprintf(want, sizeof(want), "%s/logs/rampart.pid", dir);
+    assert_string_equal(c->pid_path, want);
+    snprintf(want, sizeof(want), "%s/logs/error.log", dir);
+    assert_string_equal(c->error_log_path, want);
+    assert_int_equal(c->error_log_level, RP_LOG_ERR);
+    assert_int_equal(c->has_http, 1);
+    assert_int_equal(c->nservers, 1);
+    rp_server_t *s = c->servers[0];
+    /* no listen: 0.0.0.0:80 */
+    assert_int_equal(c->nlistens, 1);
+    assert_string_equal(c->listens[0].addr.text, "0.0.0.0:80");
+    assert_int_equal(c->listens[0].backlog, 511);
+    assert_ptr_equal(c->listens[0].default_server, s);
+    assert_int_equal(s->nnames, 1);
+    assert_int_equal(s->names[0].name.len, 0);
+    assert_int_equal(s->client_header_buffer_size, 1024);
+    assert_int_equal(s->large_client_header_buffers_num, 4);
+    assert_int_equal(s->large_client_header_buffers_size, 8192);
+    assert_int_equal(s->client_header_timeout, 60000);
+    const rp_loc_conf_t *lc = &s->conf;
+    check_complete(lc);
+    assert_int_equal(lc->return_code, 0);
+    assert_null(lc->proxy_pass);
+    assert_int_equal(lc->proxy_http_version, 11);
+    assert_int_equal(lc->proxy_connect_timeout, 60000);
+    assert_int_equal(lc->proxy_read_timeout, 60000);
+    assert_int_equal(lc->proxy_buffering, 1);
+    assert_int_equal(lc->proxy_buffer_size, 4096);
+    assert_int_equal(lc->proxy_buffers_num, 8);
+    assert_int_equal(lc->client_max_body_size, 1048576);
+    assert_int_equal(lc->keepalive_timeout, 75000);
+    assert_int_equal(lc->keepalive_requests, 1000);
+    assert_int_equal(lc->server_tokens, 0);
+    snprintf(want, sizeof(want), "%s/html", dir);
+    assert_string_equal(lc->root->raw.data, want);
+    assert_int_equal(lc->nindex, 1);
+    assert_true(rp_str_eq(lc->index[0], RP_STR("index.html")));
+    assert_int_equal(lc->nproxy_set_headers, 2);
+    assert_true(rp_str_eq(lc->proxy_set_headers[0].name, RP_STR("Host")));
+    assert_true(rp_str_eq(lc->proxy_set_headers[0].value->raw, RP_STR("$proxy_host")));
+    assert_true(rp_str_eq(lc->proxy_set_headers[1].name, RP_STR("Connection")));
+    assert_int_equal(lc->proxy_set_headers[1].value->raw.len, 0);
+    /* access_log default: logs/access.log combined (not opened under -t) */
+    assert_int_equal(lc->naccess_logs, 1);
+    assert_string_equal(lc->access_logs[0].format->name, "combined");
+    assert_null(lc->access_logs[0].file);
+    assert_string_equal(c->log_formats[0]->name, "combined");
+    for (size_t i = 0; i < s->nlocations; i++)
+        check_tree(s->locations[i]);
+    for (size_t i = 0; i < s->nnamed_locations; i++)
+        check_tree(s->named_locations[i]);
+    rp_conf_ref(c);
+    assert_int_equal(c->refs, 2);
+    rp_conf_unref(c);
+    rp_conf_unref(c);
+}
+
+static void test_main(void **state)
+{
+    rp_conf_t *c = load_ok("worker_processes 3;\nworker_rlimit_nofile 4096;\npid off;\n"
+                           "user nobody nogroup;\ndaemon off;\nerror_log stderr info;\n"
+                           "events { worker_connections 777; use epoll; multi_accept on; }\n");
+    assert_int_equal(c->worker_processes, 3);
+    assert_int_equal(c->worker_rlimit_nofile, 4096);
+    assert_null(c->pid_path);
+    assert_string_equal(c->user, "nobody");
+    assert_string_equal(c->group, "nogroup");
+    assert_int_equal(c->daemon, 0);
+    assert_string_equal(c->error_log_path, "stderr");
+    assert_int_equal(c->error_log_level, RP_LOG_INFO);
+    assert_int_equal(c->worker_connections, 777);
+    assert_int_equal(c->worker_connections_set, 1);
+    assert_int_equal(c->has_http, 0);
+    rp_conf_unref(c);
+
+    c = load_ok("worker_processes auto; worker_rlimit_nofile 10064; user www;");
+    assert_true(c->worker_processes >= 1);
+    assert_string_equal(c->group, "www");
+    assert_int_equal(c->worker_connections,
+                     RP_MAX(32, RP_MIN((10064 - 64) / (2 * c->worker_processes), 65536)));
+    rp_conf_unref(c);
+
+    /* -g directives apply before the file */
+    char err[512] = "", path[512], prefix[512];
+    write_file("g.conf", "worker_processes 2;");
+    snprintf(path, sizeof(path), "%s/g.conf", dir);
+    snprintf(prefix, sizeof(prefix), "%s/", dir);
+    c = rp_conf_load(path, prefix, "daemon off;", RP_CONF_TEST, err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->daemon, 0);
+    rp_conf_unref(c);
+    c = rp_conf_load(path, prefix, "daemon off;", RP_CONF_TEST, err, sizeof(err));
+    rp_conf_unref(c);
+    c = rp_conf_load(path, prefix, "worker_processes 4;", RP_CONF_TEST, err, sizeof(err));
+    assert_null(c);
+    snprintf(prefix, sizeof(prefix), "\"worker_processes\" directive is duplicate in %s/g.conf:1", dir);
+    assert_string_equal(err, prefix);
+}
+
+/* ---- merging ---- */
+
+static void test_merge(void **state)
+{
+    rp_conf_t *c = load_ok(
+        "http {\n"
+        "  proxy_read_timeout 10s;\n"
+        "  proxy_set_header X-Http 1;\n"
+        "  add_header X-H h;\n"
+        "  proxy_hide_header X-Powered-By;\n"
+        "  error_page 502 503 /50x.html;\n"
+        "  keepalive_timeout 0;\n"
+        "  client_header_buffer_size 2k;\n"
+        "  server {\n"
+        "    listen 127.0.0.1:1;\n"
+        "    proxy_read_timeout 20s;\n"
+        "    large_client_header_buffers 8 16k;\n"
+        "    location / {\n"
+        "      proxy_set_header Host $host;\n"
+        "      proxy_set_header X-Real-IP $remote_addr;\n"
+        "      location /a { proxy_read_timeout 1m; add_header X-A a always; }\n"
+        "    }\n"
+        "    location /b { error_page 404 = @nf; proxy_set_header Connection upgrade; }\n"
+        "    location @nf { return 404; }\n"
+        "  }\n"
+        "}\n");
+    rp_server_t *s = c->servers[0];
+    assert_int_equal(s->client_header_buffer_size, 2048);
+    assert_int_equal(s->large_client_header_buffers_num, 8);
+    assert_int_equal(s->large_client_header_buffers_size, 16384);
+    assert_int_equal(s->conf.proxy_read_timeout, 20000);
+    assert_int_equal(s->conf.keepalive_timeout, 0);
+    /* http-level proxy_set_header inherited, defaults merged under it */
+    assert_int_equal(s->conf.nproxy_set_headers, 3);
+    assert_true(rp_str_eq(s->conf.proxy_set_headers[0].name, RP_STR("X-Http")));
+    assert_true(rp_str_eq(s->conf.proxy_set_headers[1].name, RP_STR("Host")));
+    assert_true(rp_str_eq(s->conf.proxy_set_headers[2].name, RP_STR("Connection")));
+    assert_int_equal(s->conf.nproxy_hide_headers, 1);
+    assert_true(rp_str_eq(s->conf.proxy_hide_headers[0], RP_STR("x-powered-by")));
+
+    assert_int_equal(s->nlocations, 2);
+    rp_location_t *root = s->locations[0];
+    assert_int_equal(root->conf.proxy_read_timeout, 20000);
+    /* own proxy_set_header replaces http's: Host set by the user, so only
+     * Connection is added */
+    assert_int_equal(root->conf.nproxy_set_headers, 3);
+    assert_true(rp_str_eq(root->conf.proxy_set_headers[0].name, RP_STR("Host")));
+    assert_true(rp_str_eq(root->conf.proxy_set_headers[0].value->raw, RP_STR("$host")));
+    assert_true(rp_str_eq(root->conf.proxy_set_headers[1].name, RP_STR("X-Real-IP")));
+    assert_true(rp_str_eq(root->conf.proxy_set_headers[2].name, RP_STR("Connection")));
+    assert_int_equal(root->conf.nadd_headers, 1);
+    assert_int_equal(root->conf.nerror_pages, 1);
+    assert_int_equal(root->conf.error_pages[0].ncodes, 2);
+    assert_int_equal(root->conf.error_pages[0].codes[1], 503);
+    assert_int_equal(root->conf.error_pages[0].response, 0);
+
+    rp_location_t *a = root->children[0];
+    assert_int_equal(root->nchildren, 1);
+    assert_int_equal(a->conf.proxy_read_timeout, 60000);
+    assert_int_equal(a->conf.nproxy_set_headers, 3); /* inherited from / */
+    assert_int_equal(a->conf.nadd_headers, 1);        /* own list only */
+    assert_true(rp_str_eq(a->conf.add_headers[0].name, RP_STR("X-A")));
+    assert_int_equal(a->conf.add_headers[0].always, 1);
+
+    rp_location_t *b = s->locations[1];
+    assert_int_equal(b->conf.nerror_pages, 1);
+    assert_int_equal(b->conf.error_pages[0].response, -1);
+    assert_true(rp_str_eq(b->conf.error_pages[0].uri->raw, RP_STR("@nf")));
+    assert_int_equal(b->conf.nproxy_set_headers, 2);
+    assert_true(rp_str_eq(b->conf.proxy_set_headers[0].name, RP_STR("Connection")));
+    assert_true(rp_str_eq(b->conf.proxy_set_headers[1].name, RP_STR("Host")));
+
+    assert_int_equal(s->nnamed_locations, 1);
+    assert_int_equal(s->named_locations[0]->match, RP_LOC_NAMED);
+    assert_true(rp_str_eq(s->named_locations[0]->name, RP_STR("@nf")));
+    assert_int_equal(s->named_locations[0]->conf.return_code, 404);
+    rp_conf_unref(c);
+}
+
+static void test_return_and_logs(void **state)
+{
+    rp_conf_t *c = load_ok(
+        "http {\n"
+        "  log_format main escape=json '$remote_addr \"$request\" ' '$status';\n"
+        "  access_log logs/a.log main buffer=32k flush=5s;\n"
+        "  server { listen 127.0.0.1:1; return 301 https://$host$request_uri;\n"
+        "    location /x { access_log off; } location /y { return 200 \"hi\\n\"; } }\n"
+        "  server { listen 127.0.0.1:2; access_log /tmp/b.log; location / { return http://e/; } }\n"
+        "}\n");
+    rp_server_t *s = c->servers[0];
+    assert_int_equal(s->conf.return_code, 301);
+    assert_true(rp_str_eq(s->conf.return_text->raw, RP_STR("https://$host$request_uri")));
+    /* server-level return runs before locations: they inherit it */
+    assert_int_equal(s->locations[0]->conf.return_code, 301);
+    assert_int_equal(s->locations[1]->conf.return_code, 200);
+    assert_true(rp_str_eq(s->locations[1]->conf.return_text->raw, RP_STR("hi\n")));
+    assert_int_equal(s->conf.naccess_logs, 1);
+    assert_string_equal(s->conf.access_logs[0].format->name, "main");
+    assert_int_equal(s->conf.access_logs[0].format->escape, RP_LOG_ESCAPE_JSON);
+    assert_true(rp_str_eq(s->conf.access_logs[0].format->tpl->raw,
+                          RP_STR("$remote_addr \"$request\" $status")));
+    assert_int_equal(s->conf.access_logs[0].buffer, 32768);
+    assert_int_equal(s->conf.access_logs[0].flush, 5000);
+    assert_int_equal(s->locations[0]->conf.naccess_logs, 0);
+    rp_server_t *s2 = c->servers[1];
+    assert_int_equal(s2->conf.return_code, 0);
+    assert_int_equal(s2->locations[0]->conf.return_code, 302);
+    assert_string_equal(s2->conf.access_logs[0].format->name, "combined");
+    assert_int_equal(c->nlog_formats, 2);
+    rp_conf_unref(c);
+}
+
+/* ---- listen ---- */
+
+static void test_listen(void **state)
+{
+    rp_conf_t *c = load_ok(
+        "http {\n"
+        "  server { listen 127.0.0.1:8080; server_name a; }\n"
+        "  server { listen 127.0.0.1:8080 default_server backlog=100 reuseport; server_name b; }\n"
+        "  server { listen 8081; listen [::1]:8082 ipv6only=off; listen *:8083; listen [::]:8084; }\n"
+        "  server { listen 127.0.0.2; }\n"
+        "}\n");
+    assert_int_equal(c->nlistens, 6);
+    rp_listen_t *l = &c->listens[0];
+    assert_string_equal(l->addr.text, "127.0.0.1:8080");
+    assert_int_equal(l->nservers, 2);
+    assert_ptr_equal(l->default_server, c->servers[1]);
+    assert_int_equal(l->backlog, 100);
+    assert_int_equal(l->reuseport, 1);
+    assert_string_equal(c->listens[1].addr.text, "0.0.0.0:8081");
+    assert_string_equal(c->listens[2].addr.text, "[::1]:8082");
+    assert_int_equal(c->listens[2].ipv6only, 0);
+    assert_int_equal(c->listens[2].addr.addr.ss_family, AF_INET6);
+    assert_string_equal(c->listens[3].addr.text, "0.0.0.0:8083");
+    assert_string_equal(c->listens[4].addr.text, "[::]:8084");
+    assert_int_equal(c->listens[4].ipv6only, 1);
+    assert_string_equal(c->listens[5].addr.text, "127.0.0.2:80");
+    assert_ptr_equal(c->listens[5].default_server, c->servers[3]);
+    rp_conf_unref(c);
+}
+
+/* ---- server_name ---- */
+
+static void test_server_names(void **state)
+{
+    rp_conf_t *c = load_ok("http { server { listen 127.0.0.1:1;\n"
+                           "server_name Example.COM *.Wild.org www.example.* .dot.net "
+                           "\"~^(?<n>w+)\\d\\.Re\\.com$\" _;\n"
+                           "server_name more.example; } }");
+    rp_server_t *s = c->servers[0];
+    assert_int_equal(s->nnames, 7);
+    static const struct { int kind; const char *name; } want[] = {
+        {RP_NAME_EXACT, "example.com"},    {RP_NAME_WILD_START, ".wild.org"},
+        {RP_NAME_WILD_END, "www.example."}, {RP_NAME_DOT, ".dot.net"},
+        {RP_NAME_REGEX, "^(?<n>w+)\\d\\.Re\\.com$"}, {RP_NAME_EXACT, "_"},
+        {RP_NAME_EXACT, "more.example"},
+    };
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(s->names[i].kind, want[i].kind);
+        assert_true(rp_str_eq(s->names[i].name, rp_str_cstr(want[i].name)));
+        if (want[i].kind == RP_NAME_REGEX)
+            assert_non_null(s->names[i].re);
+        else
+            assert_null(s->names[i].re);
+    }
+    rp_conf_unref(c);
+}
+
+/* ---- locations ---- */
+
+static void test_locations(void **state)
+{
+    rp_conf_t *c = load_ok("http { server { listen 127.0.0.1:1;\n"
+                           "location / { location ~ \\.php$ { } location /img/ { } }\n"
+                           "location = /exact { }\n"
+                           "location =/glued { }\n"
+                           "location ^~ /static/ { location ~* \\.JPG$ { } }\n"
+                           "location ~ ^/api/(\\d+)$ { }\n"
+                           "location ~* \\.css$ { }\n"
+                           "location @fallback { }\n"
+                           "location /exact { }\n"
+                           "} }");
+    rp_server_t *s = c->servers[0];
+    static const struct { int match; const char *name; size_t nchildren; } want[] = {
+        {RP_LOC_PREFIX, "/", 2},          {RP_LOC_EXACT, "/exact", 0},
+        {RP_LOC_EXACT, "/glued", 0},      {RP_LOC_PREFIX_NOREGEX, "/static/", 1},
+        {RP_LOC_REGEX, "^/api/(\\d+)$", 0}, {RP_LOC_REGEX_ICASE, "\\.css$", 0},
+        {RP_LOC_PREFIX, "/exact", 0},
+    };
+    assert_int_equal(s->nlocations, 7);
+    for (size_t i = 0; i < 7; i++) {
+        rp_location_t *l = s->locations[i];
+        assert_int_equal(l->match, want[i].match);
+        assert_true(rp_str_eq(l->name, rp_str_cstr(want[i].name)));
+        assert_int_equal(l->nchildren, want[i].nchildren);
+        assert_null(l->parent);
+        if (l->match == RP_LOC_REGEX || l->match == RP_LOC_REGEX_ICASE)
+            assert_non_null(l->re);
+        assert_int_equal(l->line, (int)(i < 6 ? i + 2 : 9));
+    }
+    assert_int_equal(s->locations[0]->children[0]->match, RP_LOC_REGEX);
+    assert_ptr_equal(s->locations[0]->children[1]->parent, s->locations[0]);
+    assert_int_equal(s->locations[3]->children[0]->match, RP_LOC_REGEX_ICASE);
+    assert_int_equal(s->nnamed_locations, 1);
+    rp_conf_unref(c);
+}
+
+/* ---- upstreams and proxy_pass ---- */
+
+static void test_upstreams(void **state)
+{
+    rp_conf_t *c = load_ok(
+        "http {\n"
+        "  server { listen 127.0.0.1:1;\n"
+        "    location / { proxy_pass http://later; }\n"
+        "    location /api/ { proxy_pass http://later/v1/; }\n"
+        "    location /direct { proxy_pass http://127.0.0.1:9001; }\n"
+        "    location /d2 { proxy_pass http://127.0.0.1:9001/; }\n"
+        "    location /d3 { proxy_pass http://127.0.0.1; }\n"
+        "    location /d4 { proxy_pass http://[::1]:9003/x; }\n"
+        "    location ~ \\.php$ { proxy_pass http://later; }\n"
+        "  }\n"
+        "  upstream later {\n"
+        "    server 127.0.0.1:9001 weight=3;\n"
+        "    server 127.0.0.2;\n"
+        "    server [::1]:9002;\n"
+        "    keepalive 16; keepalive_timeout 30s; keepalive_requests 50;\n"
+        "  }\n"
+        "}\n");
+    rp_upstream_t *u = NULL;
+    for (size_t i = 0; i < c->nupstreams; i++)
+        if (strcmp(c->upstreams[i]->name, "later") == 0)
+            u = c->upstreams[i];
+    assert_non_null(u);
+    assert_int_equal(u->implicit, 0);
+    assert_int_equal(u->nservers, 3);
+    assert_string_equal(u->servers[0].name, "127.0.0.1:9001");
+    assert_string_equal(u->servers[0].addr.text, "127.0.0.1:9001");
+    assert_int_equal(u->servers[0].weight, 3);
+    assert_string_equal(u->servers[1].addr.text, "127.0.0.2:80");
+    assert_int_equal(u->servers[1].weight, 1);
+    assert_string_equal(u->servers[2].addr.text, "[::1]:9002");
+    assert_int_equal(u->keepalive, 16);
+    assert_int_equal(u->keepalive_timeout, 30000);
+    assert_int_equal(u->keepalive_requests, 50);
+    assert_int_equal(u->line, 11);
+
+    rp_server_t *s = c->servers[0];
+    rp_proxy_pass_t *pp = s->locations[0]->conf.proxy_pass;
+    assert_ptr_equal(pp->upstream, u);
+    assert_int_equal(pp->has_uri, 0);
+    assert_true(rp_str_eq(pp->host, RP_STR("later")));
+    assert_true(rp_str_eq(pp->port, RP_STR("80")));
+    pp = s->locations[1]->conf.proxy_pass;
+    assert_ptr_equal(pp->upstream, u);
+    assert_int_equal(pp->has_uri, 1);
+    assert_true(rp_str_eq(pp->uri, RP_STR("/v1/")));
+
+    rp_proxy_pass_t *d1 = s->locations[2]->conf.proxy_pass, *d2 = s->locations[3]->conf.proxy_pass;
+    assert_int_equal(d1->upstream->implicit, 1);
+    assert_string_equal(d1->upstream->name, "127.0.0.1:9001");
+    assert_ptr_equal(d1->upstream, d2->upstream); /* shared implicit upstream */
+    assert_int_equal(d1->upstream->nservers, 1);
+    assert_int_equal(d1->upstream->keepalive, 32);
+    assert_int_equal(d1->upstream->keepalive_timeout, 60000);
+    assert_true(rp_str_eq(d1->host, RP_STR("127.0.0.1:9001")));
+    assert_true(rp_str_eq(d1->port, RP_STR("9001")));
+    assert_int_equal(d2->has_uri, 1);
+    assert_true(rp_str_eq(d2->uri, RP_STR("/")));
+    rp_proxy_pass_t *d3 = s->locations[4]->conf.proxy_pass;
+    assert_true(rp_str_eq(d3->host, RP_STR("127.0.0.1")));
+    assert_string_equal(d3->upstream->servers[0].addr.text, "127.0.0.1:80");
+    rp_proxy_pass_t *d4 = s->locations[5]->conf.proxy_pass;
+    assert_true(rp_str_eq(d4->host, RP_STR("[::1]:9003")));
+    assert_string_equal(d4->upstream->servers[0].addr.text, "[::1]:9003");
+    assert_ptr_equal(s->locations[6]->conf.proxy_pass->upstream, u);
+    /* proxy_pass is not inherited */
+    assert_null(s->conf.proxy_pass);
+    rp_conf_unref(c);
+
+    /* localhost resolves to every address it has (at least one) */
+    c = load_ok("http { upstream l { server localhost:9005; } }");
+    assert_true(c->upstreams[0]->nservers >= 1);
+    for (size_t i = 0; i < c->upstreams[0]->nservers; i++)
+        assert_string_equal(c->upstreams[0]->servers[i].name, "localhost:9005");
+    rp_conf_unref(c);
+}
+
+/* ---- maps ---- */
+
+static void test_maps(void **state)
+{
+    rp_conf_t *c = load_ok(
+        "http {\n"
+        "  server { listen 127.0.0.1:1; location / { proxy_set_header Connection $connection_upgrade;\n"
+        "      proxy_set_header X-M $second; proxy_pass http://127.0.0.1:9; } }\n"
+        "  map $http_upgrade $connection_upgrade {\n"
+        "    default upgrade;\n"
+        "    '' close;\n"
+        "  }\n"
+        "  map $host $second { hostnames; *.example.com $connection_upgrade; ~^www a; }\n"
+        "}\n");
+    assert_int_equal(c->nmaps, 2);
+    rp_map_t *m = c->maps[0];
+    assert_true(rp_str_eq(m->name, RP_STR("connection_upgrade")));
+    assert_true(rp_str_eq(m->source->raw, RP_STR("$http_upgrade")));
+    assert_true(rp_str_eq(m->deflt->raw, RP_STR("upgrade")));
+    assert_int_equal(m->nentries, 1);
+    assert_true(rp_str_eq(m->entries[0].value->raw, RP_STR("close")));
+    assert_int_equal(c->maps[1]->hostnames, 1);
+    assert_int_equal(c->maps[1]->nentries, 2);
+    assert_int_equal(c->maps[1]->deflt->raw.len, 0);
+    rp_loc_conf_t *lc = &c->servers[0]->locations[0]->conf;
+    assert_int_equal(lc->nproxy_set_headers, 3);
+    assert_int_equal(lc->proxy_set_headers[0].value->nparts, 1);
+    assert_int_equal(lc->proxy_set_headers[0].value->parts[0].var.id, RP_VAR_MAP);
+    assert_ptr_equal(lc->proxy_set_headers[0].value->parts[0].var.map, m);
+    rp_conf_unref(c);
+}
+
+/* ---- files: fragments, includes, dump, reference configs ---- */
+
+static void test_fragment_and_include(void **state)
+{
+    write_file("inc.conf", "location /inc { return 204; }\n");
+    rp_conf_t *c = load_ok("worker_processes 2;\n"
+                           "upstream u { server 127.0.0.1:9001; }\n"
+                           "server { listen 127.0.0.1:1; include inc.conf; location / { proxy_pass http://u; } }\n");
+    assert_int_equal(c->worker_processes, 2);
+    assert_int_equal(c->has_http, 1);
+    assert_int_equal(c->nservers, 1);
+    assert_int_equal(c->servers[0]->nlocations, 2);
+    assert_int_equal(c->servers[0]->locations[0]->conf.return_code, 204);
+    rp_conf_unref(c);
+
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.conf", dir);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(rp_conf_dump(path, NULL, out), RP_OK);
+    fclose(out);
+    char want[600];
+    snprintf(want, sizeof(want), "# configuration file %s:\nworker_processes 2;\n", path);
+    assert_true(strncmp(buf, want, strlen(want)) == 0);
+    snprintf(want, sizeof(want), "# configuration file %s/inc.conf:\nlocation /inc { return 204; }\n",
+             dir);
+    assert_non_null(strstr(buf, want));
+    free(buf);
+}
+
+static void test_reference_configs(void **state)
+{
+    static const struct { const char *file; const char *err; } cases[] = {
+        {"caching.conf", "\"proxy_cache_path\" directive is not supported yet"},
+        {"compression.conf", "\"gzip\" directive is not supported yet"},
+        {"health-checks.conf", "\"zone\" directive is not supported yet"},
+        {"tls-termination.conf", "the \"ssl\" parameter of the \"listen\" directive is not supported yet"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char src[512], text[8192];
+        snprintf(src, sizeof(src), "/work/shared/configs/%s", cases[i].file);
+        FILE *f = fopen(src, "r");
+        if (!f) {
+            /* the reference configs live outside the repository */
+            continue;
+        }
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        for (int wrapped = 0; wrapped < 2; wrapped++) {
+            char conf[9000], err[1024] = "";
+            snprintf(conf, sizeof(conf), wrapped ? "http {\n%s}\n" : "%s", text);
+            rp_conf_t *c = load(conf, err, sizeof(err));
+            assert_null(c);
+            if (!strstr(err, cases[i].err))
+                fail_msg("%s (wrapped %d): %s", cases[i].file, wrapped, err);
+            assert_non_null(strstr(err, "t.conf:"));
+        }
+    }
+}
+
+static void test_no_test_flag_opens_logs(void **state)
+{
+    char path[512], prefix[512], err[512] = "";
+    snprintf(prefix, sizeof(prefix), "%s/", dir);
+    write_file("l.conf", "error_log stderr; http { access_log l.log; server { listen 127.0.0.1:1; "
+                         "location / { access_log off; } location /x { access_log l2.log; } } }");
+    snprintf(path, sizeof(path), "%s/l.conf", dir);
+    rp_conf_t *c = rp_conf_load(path, prefix, NULL, 0, err, sizeof(err));
+    if (!c)
+        fail_msg("%s", err);
+    assert_int_equal(c->nlog_files, 2);
+    assert_non_null(c->servers[0]->conf.access_logs[0].file);
+    assert_null(c->servers[0]->locations[0]->conf.access_logs);
+    char lp[600];
+    snprintf(lp, sizeof(lp), "%s/l.log", dir);
+    assert_int_equal(access(lp, F_OK), 0);
+    rp_conf_unref(c);
+}
+
+static void test_quickstart(void **state)
+{
+    char err[512] = "";
+    if (access("examples/quickstart.conf", F_OK) != 0)
+        return; /* run from elsewhere than the repository root */
+    rp_conf_t *c = rp_conf_load("examples/quickstart.conf", NULL, "daemon off;", RP_CONF_TEST, err,
+                                sizeof(err));
+    if (!c)
+        fail_msg("%s", err);
+    assert_int_equal(c->daemon, 0);
+    assert_string_equal(c->error_log_path, "stderr");
+    assert_int_equal(c->nservers, 3);
+    assert_int_equal(c->nlistens, 3);
+    assert_int_equal(c->servers[1]->conf.return_code, 200);
+    assert_int_equal(c->servers[0]->locations[0]->conf.proxy_pass->upstream->nservers, 2);
+    rp_conf_unref(c);
+}
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/rp-test-conf-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_main),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_return_and_logs),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_server_names),
+        cmocka_unit_test(test_locations),
+        cmocka_unit_test(test_upstreams),
+        cmocka_unit_test(test_maps),
+        cmocka_unit_test(test_fragment_and_include),
+        cmocka_unit_test(test_reference_configs),
+        cmocka_unit_test(test_no_test_flag_opens_logs),
+        cmocka_unit_test(test_quickstart),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
