@@ -28,9 +28,18 @@ ROWS = [
     ("ka_16k", "cpu_us", "keep-alive, 16 KiB", "CPU µs / request", "{:.2f}", "lower"),
     ("idle_silent", "bytes_per_conn", "idle connections, nothing sent", "RSS bytes / connection", "{:,.0f}", "lower"),
     ("idle_ka", "bytes_per_conn", "idle keep-alive, after one request", "RSS bytes / connection", "{:,.0f}", "lower"),
-    ("count_ka", "instr", "keep-alive, 100 B, fixed count", "instructions / request", "{:,.0f}", "lower"),
-    ("count_ka", "syscalls", "keep-alive, 100 B, fixed count", "system calls / request", "{:.2f}", "lower"),
 ]
+
+
+def count_rows(cells):
+    """Rows for the fixed-count runs, one pair per h2load connection count."""
+    conns = sorted({int(k[1][len("count_c"):]) for k in cells if k[1].startswith("count_c")})
+    rows = []
+    for c in conns:
+        label = "keep-alive, 100 B, fixed count, %d connection%s" % (c, "" if c == 1 else "s")
+        rows.append(("count_c%d" % c, "instr", label, "instructions / request", "{:,.0f}", "lower"))
+        rows.append(("count_c%d" % c, "syscalls", label, "system calls / request", "{:.2f}", "lower"))
+    return rows
 
 
 def load(path):
@@ -90,7 +99,7 @@ def main(argv):
     out.append("")
     out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
     out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
-    for scenario, metric, label, unit, fmt, better in ROWS:
+    for scenario, metric, label, unit, fmt, better in ROWS + count_rows(cells):
         vals = {}
         texts = []
         for t in TARGETS:

@@ -6,8 +6,8 @@
 #   QUICK=1 bench/run.sh              1 round of 2 s, smaller counts (smoke test)
 #   RAMPART_BIN=/usr/sbin/nginx ...   stand-in while rampart cannot run yet
 #
-# Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNTS(0 skips the
-# callgrind/strace counts) PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN
+# Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNT_CONNS
+# COUNTS(0 skips the callgrind/strace counts) PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN
 # OUT(markdown file) KEEP_WORK(1 keeps the scratch directory).
 #
 # Every process this script starts is tracked by PID and stopped on exit;
@@ -29,6 +29,7 @@ DURATION=${DURATION%s}
 CONNS=${CONNS:-50}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 COUNTS=${COUNTS:-1}
+COUNT_CONNS=${COUNT_CONNS:-1 10}
 PIN=${PIN:-auto}
 RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -73,24 +74,61 @@ tree_pids() {
         }'
 }
 
+# running PID: exists and is not a zombie.
+running() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# ours PID: a child of this shell. bash reaps finished background jobs by
+# itself, so a PID we kept could by now belong to some other process.
+ours() {
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    s=${s##*) }
+    [ "$(echo "$s" | awk '{print $2}')" = "$$" ]
+}
+# alive PID: one of our children, still running.
+alive() { ours "$1" && running "$1"; }
+
 track() { PIDS="$PIDS $1"; }
 untrack() { PIDS=$(echo " $PIDS " | sed "s/ $1 / /g"); }
+
+# run_bg CMD...: runs CMD tracked, waits for it. A foreground command would
+# hold off the cleanup trap until it finished; "wait" returns on a signal.
+run_bg() {
+    local p rc
+    "$@" </dev/null &
+    p=$!
+    track "$p"
+    wait "$p"; rc=$?
+    untrack "$p"
+    return $rc
+}
 
 # stop ROOT [SIGNAL_PID [TIMEOUT]]: SIGTERM to SIGNAL_PID (default ROOT), wait
 # for ROOT to exit, then SIGKILL whatever of the tree is left. Returns 1 when
 # it had to kill.
 stop_pid() {
     local root=$1 sigpid=${2:-$1} timeout=${3:-10} tree i rc=0
+    if ! alive "$root"; then
+        wait "$root" 2>/dev/null
+        untrack "$root"
+        return 0
+    fi
     tree=$(tree_pids "$root")
     kill -TERM "$sigpid" 2>/dev/null
     for ((i = 0; i < timeout * 10; i++)); do
-        kill -0 "$root" 2>/dev/null || break
-        # a zombie root (exited, not reaped) counts as gone
-        [ "$(awk '{print $3}' "/proc/$root/stat" 2>/dev/null)" = Z ] && break
+        alive "$root" || break
         sleep 0.1
     done
+    if [ "$sigpid" != "$root" ] && alive "$root"; then
+        # A wrapper (strace) still running after its child got the signal:
+        # SIGTERM makes strace detach and still write its summary.
+        kill -TERM "$root" 2>/dev/null
+        for ((i = 0; i < 50; i++)); do
+            alive "$root" || break
+            sleep 0.1
+        done
+    fi
     for p in $tree; do
-        if kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
+        if running "$p"; then
             kill -KILL "$p" 2>/dev/null && rc=1
         fi
     done
@@ -145,7 +183,6 @@ fd_count() {
     echo "$t"
 }
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$W/results.tsv"; }
 note() { printf '%s\n' "$*" >>"$W/notes.txt"; log "$*"; FAILED=1; }
@@ -300,8 +337,12 @@ start() {
         note "rampart: $RAMPART_BIN is not an executable"
         return 1
     fi
-    # shellcheck disable=SC2046
-    $(pin "$cpu") $(cmd_of "$t") >>"$(logdir_of "$t")/stderr.log" 2>&1 </dev/null &
+    # Expand everything before "&": a $(...) left for the background child
+    # would run in a subshell of it, and $! would not be the target alone.
+    local cmd logf
+    cmd="$(pin "$cpu") $(cmd_of "$t")"
+    logf="$(logdir_of "$t")/stderr.log"
+    $cmd >>"$logf" 2>&1 </dev/null &
     pid=$!
     track "$pid"
     eval "PID_$t=$pid"
@@ -338,13 +379,20 @@ idle_test() {
         if read -r -t 120 line <&"$rd" && [ "${line%% *}" = open ]; then
             k=${line#open }
             # connected != accepted: wait until the proxy holds the sockets
+            local held=0
             for ((i = 0; i < 100; i++)); do
-                [ $(($(fd_count "$pid") - fd0)) -ge $((k * 99 / 100)) ] && break
+                held=$(($(fd_count "$pid") - fd0))
+                [ "$held" -ge $((k * 99 / 100)) ] && break
                 sleep 0.1
             done
             sleep 0.5
             rss1=$(rss_kb "$pid")
-            record "$t" idle_silent bytes_per_conn $(((rss1 - rss0) * 1024 / k))
+            if [ "$held" -ge $((k * 99 / 100)) ]; then
+                record "$t" idle_silent bytes_per_conn $(((rss1 - rss0) * 1024 / k))
+            else
+                note "$t: idle test: the proxy holds $held of $k silent connections after 10 s"
+                record "$t" idle_silent bytes_per_conn failed
+            fi
             echo go >&"$wr"
             if read -r -t 150 line <&"$rd" && [ "${line%% *}" = done ]; then
                 read -r _ ok bad <<<"$line"
@@ -397,7 +445,7 @@ wrk_run() {  # TARGET SCENARIO ROUND
     out="$W/wrk-$t-$s-$r.txt"
     c0=$(cpu_ticks "$pid")
     # shellcheck disable=SC2046
-    timeout $((DURATION + 30)) $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+    run_bg timeout $((DURATION + 30)) $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
         ${hdr:+-H "$hdr"} "http://127.0.0.1:$port$path" >"$out" 2>&1
     c1=$(cpu_ticks "$pid")
     if ! alive "$pid"; then
@@ -430,36 +478,36 @@ wrk_run() {  # TARGET SCENARIO ROUND
 
 # count_once TARGET TOOL N: sets COUNT to the tool's total, or "failed". Not
 # run in $(...) so that the started PID is tracked by this shell.
-count_once() {
-    local t=$1 tool=$2 n=$3 d pid sig i got
+count_once() {  # TARGET TOOL N CONNS
+    local t=$1 tool=$2 n=$3 c=$4 d cmd pid sig got
     COUNT=failed
-    d="$W/count/$t-$tool-$n"; mkdir -p "$d"
+    d="$W/count/$t-$tool-c$c-$n"; mkdir -p "$d"
     chmod 777 "$d"  # nginx's worker, forked under valgrind, may run as nobody
+    cmd=$(cmd_of "$t")
     case $tool in
     callgrind)
-        valgrind -q --tool=callgrind --callgrind-out-file="$d/cg.%p" \
-            $(cmd_of "$t") >"$d/stderr.log" 2>&1 </dev/null &
+        # valgrind runs the program in its own process: $! is the proxy.
+        valgrind -q --tool=callgrind --callgrind-out-file="$d/cg.%p" $cmd \
+            >"$d/stderr.log" 2>&1 </dev/null &
         ;;
     strace)
-        strace -f -c -qq -o "$d/strace.txt" $(cmd_of "$t") >"$d/stderr.log" 2>&1 </dev/null &
+        strace -f -c -qq -o "$d/strace.txt" $cmd >"$d/stderr.log" 2>&1 </dev/null &
         ;;
     esac
     pid=$!
     track "$pid"
-    sig=$pid
-    if [ "$tool" = strace ]; then
-        for ((i = 0; i < 50; i++)); do
-            sig=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
-            [ -n "$sig" ] && break
-            sleep 0.1
-        done
-        [ -n "$sig" ] || sig=$pid
-    fi
     if ! wait_ready "$(port_of "$t")" "$pid" 60; then
-        stop_pid "$pid" "$sig" 5 >/dev/null
+        stop_pid "$pid" "$pid" 5 >/dev/null
         return
     fi
-    timeout 600 h2load --h1 -n "$n" -c 10 -t 1 "http://127.0.0.1:$(port_of "$t")/small" >"$d/h2load.txt" 2>&1
+    sig=$pid
+    if [ "$tool" = strace ]; then
+        # listening, so strace's only child is the proxy itself by now
+        sig=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
+        [ -n "$sig" ] || sig=$pid
+    fi
+    run_bg timeout 600 h2load --h1 -n "$n" -c "$c" -t 1 \
+        "http://127.0.0.1:$(port_of "$t")/small" >"$d/h2load.txt" 2>&1
     got=$($UTIL h2load "$d/h2load.txt")
     stop_pid "$pid" "$sig" 60 || return
     [ "$got" = "$n" ] || return
@@ -469,24 +517,24 @@ count_once() {
     esac
 }
 
-count_target() {  # TARGET TOOL METRIC
-    local t=$1 tool=$2 m=$3 a b
-    count_once "$t" "$tool" "$COUNT_N"; a=$COUNT
-    count_once "$t" "$tool" $((2 * COUNT_N)); b=$COUNT
+count_target() {  # TARGET TOOL METRIC CONNS
+    local t=$1 tool=$2 m=$3 c=$4 a b
+    count_once "$t" "$tool" "$COUNT_N" "$c"; a=$COUNT
+    count_once "$t" "$tool" $((2 * COUNT_N)) "$c"; b=$COUNT
     if [ "$a" = failed ] || [ "$b" = failed ]; then
-        note "$t: $tool count failed (see $W/count/$t-$tool-*)"
-        record "$t" count_ka "$m" failed
+        note "$t: $tool count with $c connections failed (see $W/count/$t-$tool-c$c-*)"
+        record "$t" "count_c$c" "$m" failed
         return
     fi
-    record "$t" count_ka "$m" "$(awk -v a="$a" -v b="$b" -v n="$COUNT_N" 'BEGIN { printf "%.2f", (b - a) / n }')"
-    log "$t: $tool: $a at $COUNT_N requests, $b at $((2 * COUNT_N))"
+    record "$t" "count_c$c" "$m" "$(awk -v a="$a" -v b="$b" -v n="$COUNT_N" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    log "$t: $tool, h2load -c $c: $a at $COUNT_N requests, $b at $((2 * COUNT_N))"
 }
 
 # ---------------------------------------------------------------------------
 # Run.
 
 log "work dir $W; ports backend=$PORT_backend rampart=$PORT_rampart nginx=$PORT_nginx haproxy=$PORT_haproxy"
-log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
+log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns="$COUNT_CONNS" pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
 
 start backend || die "the nginx backend does not start (see $W/backend/stderr.log)"
 
@@ -507,7 +555,7 @@ done
 for t in $TARGETS; do
     is_down "$t" && continue
     # shellcheck disable=SC2046
-    timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$(port_of "$t")/small" >/dev/null 2>&1
+    run_bg timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$(port_of "$t")/small" >/dev/null 2>&1
 done
 
 # Rounds interleave targets (and rotate their order) so that drift in the
@@ -534,15 +582,16 @@ done
 
 if [ "$COUNTS" = 1 ]; then
     for t in $PROXIES; do
-        if is_down "$t"; then
-            record "$t" count_ka instr failed
-            record "$t" count_ka syscalls failed
-            continue
-        fi
-        log "$t: callgrind instruction counts ($COUNT_N and $((2 * COUNT_N)) requests)"
-        count_target "$t" callgrind instr
-        log "$t: strace system-call counts"
-        count_target "$t" strace syscalls
+        for c in $COUNT_CONNS; do
+            if is_down "$t"; then
+                record "$t" "count_c$c" instr failed
+                record "$t" "count_c$c" syscalls failed
+                continue
+            fi
+            log "$t: callgrind and strace counts, h2load -c $c"
+            count_target "$t" callgrind instr "$c"
+            count_target "$t" strace syscalls "$c"
+        done
     done
 fi
 
@@ -555,7 +604,7 @@ stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
     echo "nginx=$($NGINX_BIN -v 2>&1 | sed 's/^nginx version: //')"
     echo "haproxy=$($HAPROXY_BIN -v 2>&1 | awk 'NR == 1 {print $3}')"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
-    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N"
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\""
     echo "pinning=${CPU_PROXY:+proxy on CPU $CPU_PROXY, wrk on CPU $CPU_LOAD, backend on CPU $CPU_BACKEND}"
 } >"$W/meta.txt"
 

@@ -616,6 +616,15 @@ static int set_proxy_set_header(rp__cparse_t *p, const rp_conf_node_t *n, rp__cb
     return h->value ? RP_OK : RP_ERROR;
 }
 
+/* proxy_hide_header / proxy_pass_header: the row's offset names the array
+ * pointer; its count follows it in rp_loc_conf_t (checked below). */
+_Static_assert(offsetof(rp_loc_conf_t, nproxy_hide_headers) ==
+                   offsetof(rp_loc_conf_t, proxy_hide_headers) + sizeof(rp_str_t *),
+               "count follows array");
+_Static_assert(offsetof(rp_loc_conf_t, nproxy_pass_headers) ==
+                   offsetof(rp_loc_conf_t, proxy_pass_headers) + sizeof(rp_str_t *),
+               "count follows array");
+
 static int set_header_list(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                            const rp__cdir_t *d)
 {

@@ -355,11 +355,50 @@ static void reset_parser(rp_h1_parser_t *p)
     p->state = H1_ST_IDLE;
 }
 
+/* Limits. The answer must not depend on how the input was split into reads,
+ * so this works out which limit a byte-by-byte feed would have hit first:
+ * while the line is incomplete, the line limit trips once more than
+ * max + 1 bytes of it are buffered (+1: a CR whose LF is still to come) and
+ * the head limit once more than max_head bytes are; when the LF arrives, the
+ * line content and the head end are checked. `upto` is the number of bytes
+ * buffered while the line was still incomplete (the LF offset when it is
+ * complete). Returns 1 with e set when a limit is exceeded. */
+static int over_limit(const rp_h1_parser_t *p, const h1_msg_t *m, size_t ls, size_t upto,
+                      int complete, size_t llen, h1_err_t *e)
+{
+    const rp_h1_limits_t *lim = &p->limits;
+    size_t maxl = p->line_no == 0 ? lim->max_line : lim->max_field;
+    size_t never = SIZE_MAX;
+    size_t line_at = never, head_at = never;
+
+    if (upto - ls >= 2 && upto - ls - 2 >= maxl)
+        line_at = ls + maxl + 2;
+    else if (complete && llen > maxl)
+        line_at = upto + 1;
+    if (lim->max_head < upto)
+        head_at = lim->max_head + 1;
+    else if (complete && upto + 1 > lim->max_head)
+        head_at = upto + 1;
+
+    if (line_at == never && head_at == never)
+        return 0;
+    if (line_at <= head_at) {
+        if (p->line_no > 0)
+            fail(e, 431, "field line too long");
+        else if (m->is_req)
+            fail(e, 414, "request line too long");
+        else
+            fail(e, 400, "status line too long");
+    } else {
+        fail(e, 431, "head too large");
+    }
+    return 1;
+}
+
 /* Finds and validates lines from p->scanned on. Returns RP_OK when the head
  * end was found (*head_len set), RP_AGAIN, or RP_ERROR with e set. */
 static int scan_head(rp_h1_parser_t *p, const char *buf, size_t len, h1_msg_t *m, h1_err_t *e)
 {
-    const rp_h1_limits_t *lim = &p->limits;
     size_t pos = p->scanned;
 
     for (;;) {
@@ -367,21 +406,8 @@ static int scan_head(rp_h1_parser_t *p, const char *buf, size_t len, h1_msg_t *m
         const char *nl = pos < len ? memchr(buf + pos, '\n', len - pos) : NULL;
 
         if (nl == NULL) {
-            /* +1: the line may end in a CR whose LF has not arrived yet */
-            size_t partial = len - ls;
-            if (p->line_no == 0 && partial > lim->max_line + 1) {
-                fail(e, m->is_req ? 414 : 400, m->is_req ? "request line too long"
-                                                         : "status line too long");
+            if (over_limit(p, m, ls, len, 0, 0, e))
                 return RP_ERROR;
-            }
-            if (p->line_no > 0 && partial > lim->max_field + 1) {
-                fail(e, 431, "field line too long");
-                return RP_ERROR;
-            }
-            if (len > lim->max_head) {
-                fail(e, 431, "request head too large");
-                return RP_ERROR;
-            }
             p->scanned = len;
             return RP_AGAIN;
         }
@@ -395,20 +421,8 @@ static int scan_head(rp_h1_parser_t *p, const char *buf, size_t len, h1_msg_t *m
         size_t llen = le - ls;
         const char *l = buf + ls;
 
-        if (p->line_no == 0) {
-            if (llen > lim->max_line) {
-                fail(e, m->is_req ? 414 : 400, m->is_req ? "request line too long"
-                                                         : "status line too long");
-                return RP_ERROR;
-            }
-        } else if (llen > lim->max_field) {
-            fail(e, 431, "field line too long");
+        if (over_limit(p, m, ls, end, 1, llen, e))
             return RP_ERROR;
-        }
-        if (end + 1 > lim->max_head) {
-            fail(e, 431, "request head too large");
-            return RP_ERROR;
-        }
 
         if (llen == 0) {
             if (p->line_no > 0) {
@@ -430,7 +444,7 @@ static int scan_head(rp_h1_parser_t *p, const char *buf, size_t len, h1_msg_t *m
             p->line_no = 1;
         } else {
             size_t idx = (size_t)p->line_no - 1;
-            if (idx >= lim->max_fields) {
+            if (idx >= p->limits.max_fields) {
                 fail(e, 431, "too many header fields");
                 return RP_ERROR;
             }
@@ -487,6 +501,7 @@ static int parse_head(rp_h1_parser_t *p, const char *buf, size_t len, h1_msg_t *
 
 typedef struct {
     int has_cl;
+    int ncl; /* Content-Length field lines */
     uint64_t cl;
     int has_te;
     int te_chunked;      /* chunked seen */
@@ -631,8 +646,11 @@ static int collect(const rp_http_field_t *f, size_t n, h1_info_t *in, h1_err_t *
             }
             break;
         case 14:
-            if (lc_eq(name.data, "content-length", 14) && content_length(v, in, e))
-                return e->status;
+            if (lc_eq(name.data, "content-length", 14)) {
+                in->ncl++;
+                if (content_length(v, in, e))
+                    return e->status;
+            }
             break;
         case 17:
             if (lc_eq(name.data, "transfer-encoding", 17) && transfer_encoding(v, in, e))
@@ -660,6 +678,15 @@ void rp_h1_parser_init(rp_h1_parser_t *p, const rp_h1_limits_t *limits)
     }
 }
 
+/* Empty results still point into the buffer (at `at`), so a caller that
+ * rebases slices onto a copy of the head, or hands them to memchr, never
+ * meets a pointer from elsewhere. */
+static void anchor(rp_str_t *s, const char *at)
+{
+    if (s->len == 0)
+        s->data = at;
+}
+
 static int request_analyze(rp_h1_request_t *req, h1_err_t *e)
 {
     h1_info_t in;
@@ -678,6 +705,12 @@ static int request_analyze(rp_h1_request_t *req, h1_err_t *e)
     /* RFC 9112 3.2.2: the absolute-form authority wins over Host */
     req->host = req->target_form == RP_TARGET_ABSOLUTE ? req->authority : in.host;
 
+    /* RFC 9110 8.6 lets a recipient accept identical repeated values; a
+     * comma list in one line is accepted, but several Content-Length lines
+     * are rejected like nginx does: two lines usually mean two parties
+     * (client and an intermediary) disagreeing about the framing. */
+    if (in.ncl > 1)
+        return fail(e, 400, "several Content-Length fields");
     if (in.has_te) {
         /* RFC 9112 6.1: TE in HTTP/1.0 means faulty framing */
         if (req->version_minor == 0)
@@ -686,11 +719,13 @@ static int request_analyze(rp_h1_request_t *req, h1_err_t *e)
          * the pair is the classic request smuggling vector. */
         if (in.has_cl)
             return fail(e, 400, "Content-Length with Transfer-Encoding");
-        /* RFC 9112 6.3 (4): final coding not chunked -> 400 */
-        if (!in.te_last_chunked)
+        /* RFC 9112 6.3 (4): chunked present but not final -> 400, the body
+         * length cannot be determined */
+        if (in.te_chunked && !in.te_last_chunked)
             return fail(e, 400, "final transfer coding is not chunked");
-        /* RFC 9112 6.1: unknown coding -> 501; rampart decodes no transfer
-         * coding besides chunked (gzip etc. are forwarded as content). */
+        /* RFC 9112 6.1: a coding the server does not understand -> 501;
+         * rampart decodes no transfer coding besides chunked. This covers
+         * "gzip" alone and "gzip, chunked". */
         if (in.te_other)
             return fail(e, 501, "unsupported transfer coding");
         req->body_kind = RP_BODY_CHUNKED;
@@ -707,6 +742,12 @@ static int request_analyze(rp_h1_request_t *req, h1_err_t *e)
     /* RFC 9110 10.1.1 and 7.8: Expect and Upgrade are ignored in HTTP/1.0 */
     req->expect_continue = req->version_minor == 1 && in.expect_continue;
     req->upgrade = req->version_minor == 1 && in.conn_upgrade && in.has_upgrade;
+
+    const char *at = req->method.data;
+    anchor(&req->host, at);
+    anchor(&req->connection, at);
+    anchor(&req->path, at);
+    anchor(&req->authority, at);
     return 0;
 }
 
@@ -737,6 +778,7 @@ static int response_analyze(rp_h1_response_t *resp, int req_method, h1_err_t *e)
     if (collect(resp->fields, resp->nfields, &in, e))
         return e->status;
     resp->connection = in.connection;
+    anchor(&resp->connection, resp->reason.data);
     int persist = in.close ? 0 : (resp->version_minor == 1 ? 1 : in.keep_alive);
 
     /* Framing errors are checked even where the framing is then ignored:

@@ -11,6 +11,7 @@
 #include "proxy/session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -192,7 +193,8 @@ static void up_fail(rp_req_t *r, int status, const char *why)
 {
     rp_upconn_t *u = r->up;
     int retry_free = u && u->reused && !u->got_bytes &&
-                     rp_http_method_idempotent(r->h.method_id) && !r->body_started;
+                     rp_http_method_idempotent(r->h.method_id) &&
+                     (!r->body_started || r->body_buffered);
     rp_log_error(RP_LOG_ERR, "%s while %s upstream %s, client: %s, request: %" PRIu64, why,
                  r->resp_head_done ? "reading response body from" : "talking to",
                  r->peer ? r->peer->addr.text : "-", r->c->peer_addr, r->id);
@@ -213,7 +215,7 @@ static void up_fail(rp_req_t *r, int status, const char *why)
     }
     r->upstream_status = status;
     if (status == 504 || status == 502) {
-        if (!r->body_started && rp_http_method_idempotent(r->h.method_id) &&
+        if ((!r->body_started || r->body_buffered) && rp_http_method_idempotent(r->h.method_id) &&
             r->tries < (int)r->upstream->nservers && !r->resp_head_done && status != 504) {
             connect_next(r);
             return;
@@ -293,6 +295,11 @@ static void connect_next(rp_req_t *r)
         u->io.data = u;
         u->req = r;
         u->nrequests++;
+        if (r->body_buffered) {
+            /* a buffered body can be replayed to another server */
+            r->body_send_off = 0;
+            r->body_pending = r->body_received > 0;
+        }
         u->got_bytes = 0;
         u->out_head_written = 0;
         u->eof = 0;
@@ -307,10 +314,213 @@ static void connect_next(rp_req_t *r)
     }
 }
 
+#define RP_BODY_MEM (64 * 1024)
+
+/* Keeps body bytes: the first RP_BODY_MEM in memory, the rest in an
+ * unlinked temporary file, so a large upload never lands in memory. */
+static int body_store(rp_req_t *r, const char *p, size_t n)
+{
+    if (!n)
+        return RP_OK;
+    if (!r->body_mem.data) {
+        r->body_mem.data = malloc(RP_BODY_MEM);
+        if (!r->body_mem.data)
+            return RP_ERROR;
+        r->body_mem.cap = RP_BODY_MEM;
+    }
+    size_t m = RP_MIN(n, r->body_mem.cap - r->body_mem.last);
+    if (m && r->body_fd <= 0) {
+        memcpy(r->body_mem.data + r->body_mem.last, p, m);
+        r->body_mem.last += m;
+        p += m;
+        n -= m;
+    }
+    if (!n)
+        return RP_OK;
+    if (r->body_fd <= 0) {
+        const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        r->body_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (r->body_fd < 0) {
+            rp_log_error(RP_LOG_CRIT, "open() temporary file in \"%s\" failed (%d: %s)", dir,
+                         errno, strerror(errno));
+            r->body_fd = 0;
+            return RP_ERROR;
+        }
+    }
+    while (n) {
+        ssize_t w = write(r->body_fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rp_log_error(RP_LOG_CRIT, "write() to temporary file failed (%d: %s)", errno,
+                         strerror(errno));
+            return RP_ERROR;
+        }
+        p += w;
+        n -= (size_t)w;
+        r->body_file_len += (uint64_t)w;
+    }
+    return RP_OK;
+}
+
+static void body_reject(rp_req_t *r, int status)
+{
+    r->keep_alive = 0;
+    r->body_done = 0;
+    r->phase = RP_PHASE_HANDLE;
+    r->c->in.pos = r->c->in.last = 0;
+    rp_req_error(r, status);
+}
+
+static void connect_first(rp_req_t *r);
+
+/* Reads the whole request body (validating its framing) before any backend
+ * is chosen: a malformed or oversized body is answered with 4xx and not a
+ * byte of the request reaches a backend. */
+static void read_body(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    const rp_loc_conf_t *lc = r->lc;
+    while (!r->body_done) {
+        if (!c->in.data || rp_buf_len(&c->in) == 0) {
+            if (!c->readable) {
+                rp_conn_set_timer(c, lc->client_body_timeout);
+                return;
+            }
+            int n = rp_conn_read(c);
+            if (n == RP_AGAIN) {
+                rp_conn_set_timer(c, lc->client_body_timeout);
+                return;
+            }
+            if (n <= 0) {
+                rp_conn_close(c);
+                return;
+            }
+            continue;
+        }
+        char *src = c->in.data + c->in.pos;
+        size_t avail = rp_buf_len(&c->in);
+        if (r->body_kind == RP_BODY_LENGTH) {
+            size_t n = (size_t)RP_MIN((uint64_t)avail, r->body_left);
+            if (body_store(r, src, n) != RP_OK) {
+                body_reject(r, 500);
+                return;
+            }
+            c->in.pos += n;
+            r->body_left -= n;
+            r->body_received += n;
+            if (r->body_left == 0)
+                r->body_done = 1;
+            continue;
+        }
+        size_t consumed = 0, out_len = 0;
+        int rc = rp_h1_chunked_decode(&r->chunked, src, avail, &consumed, &out_len);
+        if (rc == RP_ERROR) {
+            rp_log_error(RP_LOG_INFO, "client %s sent invalid chunked body", c->peer_addr);
+            body_reject(r, 400);
+            return;
+        }
+        r->body_received += out_len;
+        if (lc->client_max_body_size && r->body_received > (uint64_t)lc->client_max_body_size) {
+            body_reject(r, 413);
+            return;
+        }
+        if (body_store(r, src, out_len) != RP_OK) {
+            body_reject(r, 500);
+            return;
+        }
+        c->in.pos += consumed;
+        if (rc == RP_OK) {
+            r->body_done = 1;
+        } else if (consumed == 0) {
+            rp_buf_compact(&c->in);
+            if (rp_buf_room(&c->in) == 0) {
+                body_reject(r, 400);
+                return;
+            }
+            if (!c->readable) {
+                rp_conn_set_timer(c, lc->client_body_timeout);
+                return;
+            }
+            int n = rp_conn_read(c);
+            if (n == RP_AGAIN) {
+                rp_conn_set_timer(c, lc->client_body_timeout);
+                return;
+            }
+            if (n <= 0) {
+                rp_conn_close(c);
+                return;
+            }
+        }
+    }
+    rp_timer_cancel(&c->w->loop, &c->timer);
+    /* the backend gets the body with a Content-Length: its size is known */
+    r->body_kind = RP_BODY_LENGTH;
+    r->h.content_length = r->body_received;
+    r->body_buffered = 1;
+    r->body_pending = r->body_received > 0;
+    r->phase = RP_PHASE_UPSTREAM;
+    connect_first(r);
+}
+
+/* Copies the stored body into up->out as room allows. */
+static int pump_stored(rp_req_t *r)
+{
+    rp_upconn_t *u = r->up;
+    int progress = 0;
+    while (r->body_pending) {
+        if (!u->out.data && rp_buf_alloc(r->c->w, &u->out, RP_BUF_SIZE) != RP_OK)
+            return -1;
+        rp_buf_compact(&u->out);
+        size_t room = rp_buf_room(&u->out);
+        if (room == 0)
+            return progress;
+        uint64_t off = r->body_send_off;
+        size_t n;
+        if (off < r->body_mem.last) {
+            n = RP_MIN(room, (size_t)(r->body_mem.last - off));
+            memcpy(u->out.data + u->out.last, r->body_mem.data + off, n);
+        } else {
+            ssize_t got = pread(r->body_fd, u->out.data + u->out.last,
+                                RP_MIN(room, (size_t)(r->body_received - off)),
+                                (off_t)(off - r->body_mem.last));
+            if (got <= 0) {
+                rp_log_error(RP_LOG_CRIT, "pread() of temporary file failed");
+                return -1;
+            }
+            n = (size_t)got;
+        }
+        u->out.last += n;
+        r->body_send_off += n;
+        if (r->body_send_off >= r->body_received)
+            r->body_pending = 0;
+        progress = 1;
+    }
+    return progress;
+}
+
 void rp_proxy_start(rp_req_t *r)
 {
     r->phase = RP_PHASE_UPSTREAM;
     r->upstream = r->lc->proxy_pass->upstream;
+    if (r->lc->proxy_request_buffering && !r->body_done) {
+        if (r->h.expect_continue && rp_buf_len(&r->c->in) == 0) {
+            rp_out_printf(r, "HTTP/1.1 100 Continue\r\n\r\n");
+            r->continue_sent = 1;
+            if (rp_conn_flush(r->c) == RP_ERROR) {
+                rp_conn_close(r->c);
+                return;
+            }
+        }
+        r->phase = RP_PHASE_READ_BODY;
+        read_body(r);
+        return;
+    }
+    connect_first(r);
+}
+
+static void connect_first(rp_req_t *r)
+{
     int st = build_uphead(r);
     if (st) {
         r->phase = RP_PHASE_HANDLE;
@@ -321,7 +531,8 @@ void rp_proxy_start(rp_req_t *r)
     }
     /* 100-continue: tell the client to send the body now that rampart
      * has decided to forward it (RFC 9110 10.1.1) */
-    if (r->h.expect_continue && !r->body_done && rp_buf_len(&r->c->in) == 0) {
+    if (r->h.expect_continue && !r->body_done && !r->continue_sent &&
+        rp_buf_len(&r->c->in) == 0) {
         rp_out_printf(r, "HTTP/1.1 100 Continue\r\n\r\n");
         r->continue_sent = 1;
     }
@@ -352,7 +563,9 @@ static void up_timeout(rp_timer_t *t)
         rp_conn_close(r->c);
         return;
     }
+    rp_conn_t *c = r->c;
     up_fail(r, 504, u->connected ? "upstream timed out" : "upstream connect timed out");
+    rp_conn_run(c); /* flush the answer or try the next server */
 }
 
 /* Writes the head then up->out to the backend. */
@@ -382,8 +595,10 @@ static int up_flush(rp_req_t *r)
             if (n > 0)
                 u->out.pos += (size_t)n;
         }
-        if (n > 0)
+        if (n > 0) {
+            u->sent += (uint64_t)n;
             continue;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
@@ -856,7 +1071,7 @@ static void finish(rp_req_t *r)
 {
     rp_upconn_t *u = r->up;
     int reuse = r->up_keepalive && r->resp.keep_alive && r->resp_kind != RP_BODY_CLOSE &&
-                r->body_done && u && !u->eof && rp_buf_len(&u->in) == 0 &&
+                r->body_done && !r->body_pending && u && !u->eof && rp_buf_len(&u->in) == 0 &&
                 u->out_head_written == r->uphead.len && rp_buf_len(&u->out) == 0;
     r->up_end_ms = r->c->w->loop.now;
     up_detach(r, reuse);
@@ -933,11 +1148,23 @@ static int tunnel(rp_req_t *r)
 void rp_proxy_run(rp_req_t *r)
 {
     rp_conn_t *c = r->c;
-    for (int guard = 0; guard < 1000 && c->req == r && !c->closed; guard++) {
+    for (int round = 0; c->req == r && !c->closed; round++) {
+        if (round == 64) {
+            /* fairness: let other connections run, then continue (edge-
+             * triggered readiness is remembered in the flags) */
+            rp_timer_set(&c->w->loop, &c->resume, 0);
+            return;
+        }
         rp_upconn_t *u = r->up;
         int progress = 0;
         if (r->phase == RP_PHASE_HANDLE)
             return; /* the session takes over (error answer or finishing) */
+        if (r->phase == RP_PHASE_READ_BODY) {
+            read_body(r);
+            if (c->req != r || c->closed || r->phase == RP_PHASE_READ_BODY)
+                return;
+            continue;
+        }
         if (!u)
             return;
         if (!u->connected) {
@@ -974,13 +1201,24 @@ void rp_proxy_run(rp_req_t *r)
             return;
         }
         /* request body -> backend */
+        if (r->body_pending) {
+            int p = pump_stored(r);
+            if (p < 0) {
+                up_fail(r, 500, "reading the buffered body failed");
+                continue;
+            }
+            progress |= p;
+        }
         if (!r->body_done) {
             int p = pump_body(r);
             if (p < 0)
                 return;
             progress |= p;
         }
+        uint64_t up_before = r->up->sent;
         int wrc = up_flush(r);
+        if (r->up && wrc != RP_ERROR && r->up->sent != up_before)
+            progress = 1;
         if (wrc == RP_ERROR) {
             if (!r->resp_head_done) {
                 up_fail(r, 502, "send() failed");
@@ -1064,11 +1302,14 @@ void rp_proxy_run(rp_req_t *r)
             up_fail(r, 502, "upstream sent incomplete header");
             continue;
         }
+        size_t before = rp_buf_len(&c->out);
         int frc = rp_conn_flush(c);
         if (frc == RP_ERROR) {
             rp_conn_close(c);
             return;
         }
+        if (rp_buf_len(&c->out) < before)
+            progress = 1;
         if (r->resp_done && r->body_done) {
             finish(r);
             return;

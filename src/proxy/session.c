@@ -28,6 +28,7 @@ static __thread rp_http_field_t scratch_fields[RP_MAX_FIELDS];
 static void conn_free(void *p);
 static void conn_timeout(rp_timer_t *t);
 static void conn_io(rp_io_t *io, uint32_t ev);
+static void conn_resume(rp_timer_t *t) { rp_conn_run(t->data); }
 static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed);
 static void req_handle(rp_req_t *r);
 static void conn_send_error_close(rp_conn_t *c, int status);
@@ -98,6 +99,7 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     rp_timer_init(&c->timer, conn_timeout, c);
+    rp_timer_init(&c->resume, conn_resume, c);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
@@ -123,6 +125,9 @@ static void req_free(rp_req_t *r)
 {
     if (r->file_fd > 0)
         close(r->file_fd);
+    if (r->body_fd > 0)
+        close(r->body_fd);
+    free(r->body_mem.data);
     rp_arena_destroy(&r->arena);
     free(r);
 }
@@ -146,6 +151,7 @@ void rp_conn_close(rp_conn_t *c)
         req_free(r);
     }
     rp_timer_cancel(&w->loop, &c->timer);
+    rp_timer_cancel(&w->loop, &c->resume);
     rp_loop_del(&w->loop, &c->io);
     close(c->io.fd);
     c->io.cb = NULL;
@@ -302,7 +308,8 @@ void rp_conn_run(rp_conn_t *c)
         }
         if (c->req) {
             rp_req_t *r = c->req;
-            if (r->phase == RP_PHASE_UPSTREAM || r->phase == RP_PHASE_TUNNEL) {
+            if (r->phase == RP_PHASE_UPSTREAM || r->phase == RP_PHASE_TUNNEL ||
+                r->phase == RP_PHASE_READ_BODY) {
                 rp_proxy_run(r);
                 if (c->closed)
                     return;

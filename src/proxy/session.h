@@ -91,6 +91,7 @@ struct rp_conn_s {
     rp_buf_t out;
     rp_req_t *req;
     rp_timer_t timer;
+    rp_timer_t resume; /* continue after yielding to other connections */
     uint64_t id;
     uint64_t nrequests;
     rp_h1_parser_t parser;
@@ -106,6 +107,8 @@ enum rp_req_phase {
     RP_PHASE_HANDLE = 0, /* response being produced */
     RP_PHASE_UPSTREAM,   /* waiting for / streaming a backend response */
     RP_PHASE_TUNNEL,     /* after 101: bytes both ways */
+    RP_PHASE_READ_BODY,  /* proxy_request_buffering: reading the whole body
+                            before choosing a backend */
     RP_PHASE_DONE,
 };
 
@@ -152,6 +155,12 @@ struct rp_req_s {
     unsigned upgraded : 1;
     unsigned finalized : 1;
     unsigned body_started : 1; /* some body bytes went to a backend */
+    unsigned body_buffered : 1; /* body read whole into body_mem/body_fd */
+    unsigned body_pending : 1;  /* buffered body not yet all sent */
+    rp_buf_t body_mem;          /* first bytes of a buffered body */
+    int body_fd;                /* rest of it, in an unlinked temp file */
+    uint64_t body_file_len;
+    uint64_t body_send_off;     /* bytes of the buffered body sent */
 
     /* response to the client */
     int out_framing;
@@ -192,6 +201,7 @@ struct rp_upconn_s {
     rp_buf_t in;
     rp_buf_t out;
     size_t out_head_written;  /* bytes of req->uphead already sent */
+    uint64_t sent;            /* bytes written, for progress detection */
     rp_timer_t timer;
     uint64_t nrequests;
     int64_t keepalive_requests;

@@ -1,11 +1,8 @@
 """HTTP/1.1 features between client and proxy (RFC 9112)."""
 
-import socket
-import time
-
 import pytest
 
-from helpers import Client, Closed, read_response, reply, echo_handler, raw_exchange
+from helpers import Client, read_response, reply, echo_handler, raw_exchange
 
 SIMPLE = """
 server {

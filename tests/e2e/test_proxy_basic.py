@@ -147,7 +147,7 @@ def test_response_hop_by_hop_removed(rampart, backend):
     with Client(r.port) as c:
         resp = c.request("GET", "/")
         assert resp.status == 200 and resp.body == b"body"
-        assert resp.header("Keep-Alive") in (None, ) or "99" not in resp.header("Keep-Alive")
+        assert "99" not in (resp.header("Keep-Alive") or "")
         assert resp.header("X-Keep") == "yes"
         # the backend's "Connection: close" is not the client's
         resp2 = c.request("GET", "/again")

@@ -67,18 +67,10 @@ server {
     ("unknown.test", "default"),
 ])
 def test_server_name(rampart, host, want):
-    r = _server_names(rampart)
+    r = rampart(SERVER_NAMES)
     resp = get(r.port, "/", host=host)
     assert resp.status == 200
     assert resp.text == want
-
-
-_cache = {}
-
-
-def _server_names(rampart):
-    # one instance per test (the fixture is function-scoped) but cheap
-    return rampart(SERVER_NAMES)
 
 
 def test_no_host_http10_goes_to_default(rampart):

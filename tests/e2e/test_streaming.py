@@ -45,18 +45,10 @@ class RssSampler:
         self.t.join(2)
 
 
-def _baseline(r):
-    with Client(r.port) as c:
-        c.request("GET", "/warmup")
-    time.sleep(0.2)
-    return r.rss_kib()
-
-
 @pytest.mark.slow
 def test_large_response_slow_reader(rampart, backend):
     b = backend("huge", huge_handler(SIZE))
     r = rampart(CONF, backends={"b": b})
-    # warm up with a small response from another location-less backend path
     base = r.rss_kib()
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
