@@ -48,10 +48,10 @@ typedef struct {
     int64_t keepalive_timeout;    /* ms, default 60000 */
     int64_t keepalive_requests;   /* default 1000 */
     int implicit;                 /* made from proxy_pass http://host:port */
-    int64_t *rr_current;          /* smooth WRR state: nworkers slices of
-                                     rr_stride entries, set up by the worker
+    int64_t *rr_current;          /* smooth WRR state shared by the workers
+                                     (nservers entries), set up by the worker
                                      layer when the generation is activated */
-    size_t rr_stride;
+    int rr_lock;                  /* spin lock guarding rr_current */
     const char *file;
     int line;
 } rp_upstream_t;
@@ -147,6 +147,10 @@ typedef struct {
     int64_t keepalive_timeout;     /* default 75000; 0 disables keep-alive */
     int64_t keepalive_requests;    /* default 1000 */
     int server_tokens;             /* default 0 in rampart: no version */
+    rp_str_t default_type;         /* `default_type`, default "text/plain"
+                                      (nginx's compiled-in default too; its
+                                      sample nginx.conf sets
+                                      application/octet-stream) */
 
     rp_access_log_t *access_logs;  /* none = access_log off */
     size_t naccess_logs;

@@ -528,6 +528,23 @@ static int set_root(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     return b->loc->root ? RP_OK : RP_ERROR;
 }
 
+static int set_default_type(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                            const rp__cdir_t *d)
+{
+    if (b->loc->default_type.data)
+        return rp__conf_dup(p, n);
+    /* the value goes out as a Content-Type field: a CR or LF would split
+     * the response head (RFC 9110, section 5.5) */
+    if (strpbrk(n->args[0], "\r\n"))
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"default_type\" directive",
+                            n->args[0]);
+    char *v = rp_arena_strdup(p->a, n->args[0]);
+    if (!v)
+        return rp__conf_oom(p, n);
+    b->loc->default_type = rp_str_cstr(v);
+    return RP_OK;
+}
+
 static int set_index(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                      const rp__cdir_t *d)
 {
@@ -982,6 +999,8 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     MERGE(keepalive_timeout, 75000);
     MERGE(keepalive_requests, 1000);
     MERGE(server_tokens, 0);
+    if (!c->default_type.data)
+        c->default_type = parent ? parent->default_type : RP_STR("text/plain");
     if (c->access_logs && c->naccess_logs == 0)
         c->access_logs = NULL; /* `access_log off` */
     else if (!c->access_logs && parent) {
@@ -1111,6 +1130,7 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     {"return", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12, set_return, 0, 0},
     {"root", RP__CTX_HSL, RP__TAKE1, set_root, 0, 0},
     {"index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0},
+    {"default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0},
     {"error_page", RP__CTX_HSL, RP__2MORE, set_error_page, 0, 0},
     {"add_header", RP__CTX_HSL, RP__TAKE2 | RP__TAKE3, set_add_header, 0, 0},
     {"access_log", RP__CTX_HSL, RP__1MORE, set_access_log, 0, 0},

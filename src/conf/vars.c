@@ -306,15 +306,19 @@ static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 static void md_free(void *p) { pcre2_match_data_free(p); }
 static void md_init(void) { pthread_key_create(&md_key, md_free); }
 
+/* Captures a map value can name: $0..$9, as rp_var_lookup accepts. */
+#define RP_MAP_NCAPTURES 10
+
 /* One match-data block per thread, kept: PCRE2 caches its backtracking
- * frames there, so steady-state matching does not allocate. One ovector
- * pair is enough, map values do not use captures. */
+ * frames there, so steady-state matching does not allocate. Ten ovector
+ * pairs cover $0..$9 in map values; a nested map reuses the block, so the
+ * offsets are copied out (map_caps_t) before the value is evaluated. */
 static pcre2_match_data *thread_match_data(void)
 {
     pthread_once(&md_once, md_init);
     pcre2_match_data *md = pthread_getspecific(md_key);
     if (!md) {
-        md = pcre2_match_data_create(1, NULL);
+        md = pcre2_match_data_create(RP_MAP_NCAPTURES, NULL);
         if (md && pthread_setspecific(md_key, md) != 0) {
             pcre2_match_data_free(md);
             md = NULL;
@@ -477,8 +481,19 @@ static int has_suffix_ci(rp_str_t s, rp_str_t suf)
     return s.len >= suf.len && rp_str_caseeq(rp_str(s.data + s.len - suf.len, suf.len), suf);
 }
 
-/* Index of the matching entry, or -1. */
-static long map_find(const rp_map_t *m, rp_str_t v)
+/* The captures of the regex entry that matched, for its value template:
+ * offsets into `subject` (the evaluated map source). */
+typedef struct {
+    rp_var_get_fn get; /* the caller's getter, for every other variable */
+    void *ctx;
+    rp_str_t subject;
+    size_t ov[2 * RP_MAP_NCAPTURES];
+    int n;             /* pairs set by pcre2_match (0 when not a regex) */
+} map_caps_t;
+
+/* Index of the matching entry, or -1. When a regex entry matches, its
+ * capture offsets are stored in caps. */
+static long map_find(const rp_map_t *m, rp_str_t v, map_caps_t *caps)
 {
     int wc = m->hostnames;
     for (size_t i = 0; i < m->nentries; i++) {
@@ -532,10 +547,38 @@ static long map_find(const rp_map_t *m, rp_str_t v)
         if (!md && !(md = thread_match_data()))
             return -1;
         int rc = pcre2_match(e->re, (PCRE2_SPTR)(v.data ? v.data : ""), v.len, 0, 0, md, NULL);
-        if (rc >= 0) /* 0: matched, ovector too small for the captures */
+        if (rc >= 0) {
+            /* rc 0: matched, with more groups than the ovector holds; the
+             * first RP_MAP_NCAPTURES pairs are still set */
+            int n = rc == 0 ? RP_MAP_NCAPTURES : rc;
+            const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            for (int k = 0; k < 2 * n; k++)
+                caps->ov[k] = ov[k];
+            caps->n = n;
+            caps->subject = v;
             return (long)i;
+        }
     }
     return -1;
+}
+
+/* Getter used while a regex entry's value is evaluated: $0..$9 are the
+ * groups of that match (nginx's map sets the request's captures when a
+ * regex key matches); a group that did not take part is empty. Everything
+ * else goes to the caller's getter. */
+static int caps_get(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
+{
+    const map_caps_t *c = ctx;
+    if (ref->id != RP_VAR_CAPTURE)
+        return c->get ? c->get(c->ctx, ref, a, out) : RP_DECLINED;
+    int k = ref->index;
+    if (k < 0 || k >= c->n || c->ov[2 * k] == PCRE2_UNSET)
+        return RP_DECLINED;
+    size_t from = c->ov[2 * k], to = c->ov[2 * k + 1];
+    if (to < from || to > c->subject.len)
+        return RP_DECLINED; /* \K in a lookahead can end before it starts */
+    *out = rp_str(c->subject.data + from, to - from);
+    return RP_OK;
 }
 
 static _Thread_local int map_depth;
@@ -555,9 +598,13 @@ int rp_map_eval(const rp_map_t *m, rp_var_get_fn get, void *ctx, rp_arena_t *out
         /* "example.com." names the same host as "example.com" */
         if (m->hostnames && v.len && v.data[v.len - 1] == '.')
             v.len--;
-        long i = map_find(m, v);
+        map_caps_t caps = {.get = get, .ctx = ctx};
+        long i = map_find(m, v, &caps);
         const rp_tpl_t *val = i >= 0 ? m->entries[i].value : m->deflt;
-        rc = rp_tpl_eval(val, get, ctx, out_arena, out);
+        if (caps.n > 0 && val && !val->is_const)
+            rc = rp_tpl_eval(val, caps_get, &caps, out_arena, out);
+        else
+            rc = rp_tpl_eval(val, get, ctx, out_arena, out);
     }
     map_depth--;
     return rc;

@@ -138,7 +138,9 @@ int rp_tpl_eval(const rp_tpl_t *t, rp_var_get_fn get, void *ctx, rp_arena_t *out
 
 /* Evaluates a map against the current request: exact keys first, then
  * (hostnames) the longest matching `*.x`/`.x` wildcard, then the longest
- * `x.*` wildcard, then regexes in config order, else the default. */
+ * `x.*` wildcard, then regexes in config order, else the default. When a
+ * regex entry matches, $0..$9 in its value are that match's groups (as in
+ * nginx); other variables, and captures in the other values, go to `get`. */
 int rp_map_eval(const rp_map_t *m, rp_var_get_fn get, void *ctx, rp_arena_t *out_arena,
                 rp_str_t *out);
 

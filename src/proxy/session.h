@@ -72,9 +72,6 @@ struct rp_worker_s {
     char http_date[40];
     char time_local[40];
     char time_iso8601[40];
-    int64_t *rr;          /* smooth WRR current weights, see upstream.c */
-    size_t nrr;
-    const rp_conf_t *rr_conf;
 };
 
 struct rp_conn_s {

@@ -3,48 +3,69 @@
 #include "core/common.h"
 #include "proxy/session.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define RP_CPU_RELAX() __builtin_ia32_pause()
+#else
+#define RP_CPU_RELAX() ((void)0)
+#endif
 #include <unistd.h>
 
 /* Smooth weighted round robin: every pick adds each server's weight to its
  * current value and takes the largest, then lowers it by the total. With
- * weights 5,1,1 the order is a a b a c a a: spread out, not bursty. Each
- * worker has its own slice of state, so no locks on the hot path. */
+ * weights 5,1,1 the order is a a b a c a a: spread out, not bursty. The
+ * state is shared by the workers under a spin lock held for a few
+ * additions, so the sequence holds across workers (as nginx with a zone). */
 rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r)
 {
+    (void)w;
     rp_upstream_t *us = r->upstream;
     if (us->nservers == 1)
         return (r->tried[0] & 1) ? NULL : &us->servers[0];
-    int64_t *cw = us->rr_current ? us->rr_current + (size_t)w->id * us->rr_stride : NULL;
-    int64_t total = 0;
+    int64_t *cw = us->rr_current;
     ssize_t best = -1;
+    while (__atomic_exchange_n(&us->rr_lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&us->rr_lock, __ATOMIC_RELAXED))
+            RP_CPU_RELAX();
+    int64_t total = 0;
     for (size_t i = 0; i < us->nservers && i < 64; i++) {
         if (r->tried[i / 8] & (1u << (i % 8)))
             continue;
         int wt = us->servers[i].weight > 0 ? us->servers[i].weight : 1;
-        if (!cw) {
-            best = (ssize_t)i;
-            break;
-        }
         cw[i] += wt;
         total += wt;
         if (best < 0 || cw[i] > cw[best])
             best = (ssize_t)i;
     }
-    if (best < 0)
-        return NULL;
-    if (cw)
+    if (best >= 0)
         cw[best] -= total;
-    return &us->servers[best];
+    __atomic_store_n(&us->rr_lock, 0, __ATOMIC_RELEASE);
+    return best < 0 ? NULL : &us->servers[best];
 }
+
+static void idle_remove(rp_upconn_t *u);
 
 static void idle_io(rp_io_t *io, uint32_t ev)
 {
     /* an idle backend connection has nothing to say: data or EOF means it
-     * is unusable */
+     * is unusable; a late "writable" edge means nothing */
     rp_upconn_t *u = io->data;
     if (u->req)
         return;
+    if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return;
+    char b;
+    ssize_t n = recv(io->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN && !(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return;
+    idle_remove(u);
+}
+
+static void idle_remove(rp_upconn_t *u)
+{
     if (u->prev)
         u->prev->next = u->next;
     else
@@ -55,11 +76,7 @@ static void idle_io(rp_io_t *io, uint32_t ev)
     rp_upconn_free(u);
 }
 
-static void idle_timeout(rp_timer_t *t)
-{
-    rp_upconn_t *u = t->data;
-    idle_io(&u->io, 0);
-}
+static void idle_timeout(rp_timer_t *t) { idle_remove(t->data); }
 
 static void upconn_dealloc(void *p) { free(p); }
 
@@ -116,7 +133,7 @@ void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us)
     }
     if (same >= us->keepalive && oldest) {
         /* keep the newest; the cache holds at most `keepalive` per address */
-        idle_io(&oldest->io, 0);
+        idle_remove(oldest);
     }
     rp_buf_release(w, &u->in);
     rp_buf_release(w, &u->out);
@@ -135,5 +152,5 @@ void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us)
 void rp_pool_close_all(rp_worker_t *w)
 {
     while (w->idle)
-        idle_io(&w->idle->io, 0);
+        idle_remove(w->idle);
 }

@@ -96,31 +96,16 @@ int rp_workers_prepare(rp_conf_t *conf, int nworkers, char *err, size_t errlen)
             }
         }
     }
-    /* balancer state: one cache-line aligned slice per worker */
+    /* balancer state, shared by the workers so the weighted sequence is
+     * the configured one whichever worker a connection lands on */
     for (size_t i = 0; i < conf->nupstreams; i++) {
         rp_upstream_t *us = conf->upstreams[i];
-        us->rr_stride = (us->nservers + 7) & ~(size_t)7;
-        us->rr_current = rp_arena_calloc(&conf->arena, us->rr_stride * (size_t)nworkers *
-                                                           sizeof(int64_t));
+        if (us->rr_current)
+            continue;
+        us->rr_current = rp_arena_calloc(&conf->arena, (us->nservers + 1) * sizeof(int64_t));
         if (!us->rr_current) {
             snprintf(err, errlen, "out of memory");
             goto fail;
-        }
-        /* stagger the workers: worker k starts k picks into the sequence,
-         * so new connections spread over the servers from the first one */
-        for (int w = 1; w < nworkers; w++) {
-            int64_t *cw = us->rr_current + (size_t)w * us->rr_stride;
-            for (int k = 0; k < w; k++) {
-                int64_t total = 0;
-                size_t best = 0;
-                for (size_t s = 0; s < us->nservers; s++) {
-                    cw[s] += us->servers[s].weight > 0 ? us->servers[s].weight : 1;
-                    total += us->servers[s].weight > 0 ? us->servers[s].weight : 1;
-                    if (cw[s] > cw[best])
-                        best = s;
-                }
-                cw[best] -= total;
-            }
         }
     }
     return RP_OK;

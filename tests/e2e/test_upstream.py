@@ -39,18 +39,14 @@ def test_smooth_weighted_round_robin(rampart, backend):
     assert "".join(seq) == "aabacaa" * 2
 
 
-def test_backup_server_used_when_primary_down(rampart, backend):
-    b = backend("backup")
-    dead = free_port()
-    r = rampart("""
-    upstream app {
-        server 127.0.0.1:%d;
-        server @b@ backup;
-    }
-    server { listen @LISTEN@; location / { proxy_pass http://app; } }
-    """ % dead, backends={"b": b})
-    resp = get(r.port, "/")
-    assert resp.status == 200 and resp.text == "ok from backup"
+@pytest.mark.rampart_only
+def test_backup_server_is_a_clear_config_error(conf_test):
+    """`backup` belongs to the load-balancing issue; until it lands it is a
+    config error that says so, never silently ignored."""
+    rc, out, path = conf_test("events {}\nhttp {\nupstream app { server 127.0.0.1:1; }\n"
+                              "upstream b2 { server 127.0.0.1:2 backup; }\n}\n", full=True)
+    assert rc == 1
+    assert "not supported yet" in out and path + ":4" in out
 
 
 def test_next_upstream_on_refused(rampart, backend):

@@ -16,10 +16,6 @@ server {
     location /short    { proxy_pass http://@b@/long; }
     location ~ ^/re/   { proxy_pass http://@b@; }
     location = /exact  { proxy_pass http://@b@/other; }
-    location /rw/ {
-        rewrite ^/rw/(.*)$ /rewritten/$1 break;
-        proxy_pass http://@b@;
-    }
 }
 """
 
@@ -49,7 +45,6 @@ CASES = [
     ("/re/x?k=v", "/re/x?k=v"),
     ("/exact", "/other"),
     ("/exact?z=9", "/other?z=9"),
-    ("/rw/abc?q=2", "/rewritten/abc?q=2"),
 ]
 
 

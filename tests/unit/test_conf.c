@@ -167,6 +167,12 @@ static const err_case_t err_cases[] = {
      "\"worker_connections\" directive is duplicate in @:1"},
     {"http { } http { }", "\"http\" directive is duplicate in @:1"},
     {"error_log /x loud;", "invalid log level \"loud\" in @:1"},
+    {"http { default_type a/b; default_type c/d; }", "\"default_type\" directive is duplicate in @:1"},
+    {"http { default_type; }", "invalid number of arguments in \"default_type\" directive in @:1"},
+    {"http { default_type \"a/b\r\nX: y\"; }",
+     "invalid value \"a/b\r\nX: y\" in \"default_type\" directive in @:1"},
+    {"http {\n types { text/html html; }\n}", "\"types\" directive is not supported yet in @:2"},
+    {"http { types_hash_max_size 2048; }", "\"types_hash_max_size\" directive is not supported yet in @:1"},
 };
 
 static void test_errors(void **state)
@@ -268,6 +274,7 @@ static void check_complete(const rp_loc_conf_t *lc)
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         assert_true(v[i] >= 0);
     assert_true(lc->nproxy_set_headers >= 2);
+    assert_non_null(lc->default_type.data);
 }
 
 static void check_tree(const rp_location_t *l)
@@ -321,6 +328,7 @@ static void test_defaults(void **state)
     assert_int_equal(lc->keepalive_timeout, 75000);
     assert_int_equal(lc->keepalive_requests, 1000);
     assert_int_equal(lc->server_tokens, 0);
+    assert_true(rp_str_eq(lc->default_type, RP_STR("text/plain")));
     snprintf(want, sizeof(want), "%s/html", dir);
     assert_string_equal(lc->root->raw.data, want);
     assert_int_equal(lc->nindex, 1);
@@ -464,6 +472,41 @@ static void test_merge(void **state)
     assert_true(rp_str_eq(s->named_locations[0]->name, RP_STR("@nf")));
     assert_int_equal(s->named_locations[0]->conf.return_code, 404);
     rp_conf_unref(c);
+}
+
+/* default_type: http -> server -> location -> nested location, each level
+ * inheriting unless it sets its own; "text/plain" when nobody sets it. */
+static void test_default_type(void **state)
+{
+    static const struct {
+        const char *conf;
+        const char *srv, *loc, *nested;
+    } cases[] = {
+        {"http { server { location / { location /a { } } } }", "text/plain", "text/plain",
+         "text/plain"},
+        {"http { default_type application/octet-stream; server { location / { location /a { } } } }",
+         "application/octet-stream", "application/octet-stream", "application/octet-stream"},
+        {"http { default_type a/h; server { default_type a/s; location / { location /a { } } } }",
+         "a/s", "a/s", "a/s"},
+        {"http { server { location / { default_type a/l; location /a { } } } }", "text/plain", "a/l",
+         "a/l"},
+        {"http { default_type a/h; server { location / { location /a { default_type "
+         "\"text/html; charset=utf-8\"; } } } }",
+         "a/h", "a/h", "text/html; charset=utf-8"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rp_conf_t *c = load_ok(cases[i].conf);
+        const rp_server_t *s = c->servers[0];
+        const rp_location_t *l = s->locations[0];
+        if (!rp_str_eq(s->conf.default_type, rp_str_cstr(cases[i].srv)) ||
+            !rp_str_eq(l->conf.default_type, rp_str_cstr(cases[i].loc)) ||
+            !rp_str_eq(l->children[0]->conf.default_type, rp_str_cstr(cases[i].nested)))
+            fail_msg("case %zu: got %.*s / %.*s / %.*s", i, (int)s->conf.default_type.len,
+                     s->conf.default_type.data, (int)l->conf.default_type.len,
+                     l->conf.default_type.data, (int)l->children[0]->conf.default_type.len,
+                     l->children[0]->conf.default_type.data);
+        rp_conf_unref(c);
+    }
 }
 
 static void test_return_and_logs(void **state)
@@ -831,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_main),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_default_type),
         cmocka_unit_test(test_return_and_logs),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_server_names),
