@@ -40,7 +40,9 @@ KEEP_WORK=${KEEP_WORK:-0}
 PROXIES="rampart nginx haproxy"
 TARGETS="backend $PROXIES"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# Progress goes to the script's stderr even from inside a redirected call.
+exec {LOGFD}>&2
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&"$LOGFD"; }
 die() { log "error: $*"; exit 1; }
 
 for tool in wrk h2load curl "$NGINX_BIN" "$HAPROXY_BIN"; do
@@ -359,6 +361,8 @@ start() {
     return 0
 }
 
+# shellcheck disable=SC2034 # set and read through eval "PID_$t"
+PID_backend="" PID_rampart="" PID_nginx="" PID_haproxy=""
 DOWN=""
 is_down() { case " $DOWN " in *" $1 "*) return 0 ;; esac; return 1; }
 mark_down() { is_down "$1" || DOWN="$DOWN $1"; }
@@ -367,7 +371,7 @@ mark_down() { is_down "$1" || DOWN="$DOWN $1"; }
 # Scenario (4): idle connections, on freshly started proxies.
 
 idle_test() {
-    local t=$1 pid port line rss0 rss1 rss2 fd0 k ok bad i
+    local t=$1 pid port line rss0 rss1 rss2 fd0 k bad i
     pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
     coproc IDLE { exec $PY "$HERE/idle_client.py" --port "$port" --conns "$IDLE_CONNS" --deadline 180 2>&1; }
     local cpid=$IDLE_PID rd=${IDLE[0]} wr=${IDLE[1]}
@@ -375,7 +379,7 @@ idle_test() {
     if read -r -t 60 line <&"$rd" && [ "$line" = warm ]; then
         sleep 0.5
         rss0=$(rss_kb "$pid"); fd0=$(fd_count "$pid")
-        echo go >&"$wr"
+        (echo go 1>&"$wr") 2>/dev/null
         if read -r -t 120 line <&"$rd" && [ "${line%% *}" = open ]; then
             k=${line#open }
             # connected != accepted: wait until the proxy holds the sockets
@@ -393,9 +397,9 @@ idle_test() {
                 note "$t: idle test: the proxy holds $held of $k silent connections after 10 s"
                 record "$t" idle_silent bytes_per_conn failed
             fi
-            echo go >&"$wr"
-            if read -r -t 150 line <&"$rd" && [ "${line%% *}" = done ]; then
-                read -r _ ok bad <<<"$line"
+            (echo go 1>&"$wr") 2>/dev/null
+            if read -r -t 150 line <&"$rd" && [ "${line%% *}" = "done" ]; then
+                read -r _ _ bad <<<"$line"
                 sleep 0.5
                 rss2=$(rss_kb "$pid")
                 if [ $((bad * 100)) -le "$k" ]; then
@@ -419,7 +423,7 @@ idle_test() {
         record "$t" idle_silent bytes_per_conn failed
         record "$t" idle_ka bytes_per_conn failed
     fi
-    echo go >&"$wr" 2>/dev/null
+    (echo go 1>&"$wr") 2>/dev/null  # subshell: SIGPIPE if the client is gone
     { exec {wr}>&-; } 2>/dev/null  # EOF tells the client to quit
     stop_pid "$cpid" "$cpid" 10 >/dev/null
     if ! alive "$pid"; then
@@ -534,7 +538,7 @@ count_target() {  # TARGET TOOL METRIC CONNS
 # Run.
 
 log "work dir $W; ports backend=$PORT_backend rampart=$PORT_rampart nginx=$PORT_nginx haproxy=$PORT_haproxy"
-log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns="$COUNT_CONNS" pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
+log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
 
 start backend || die "the nginx backend does not start (see $W/backend/stderr.log)"
 
@@ -560,7 +564,7 @@ done
 
 # Rounds interleave targets (and rotate their order) so that drift in the
 # machine's speed spreads over all columns instead of favouring one.
-order=($TARGETS)
+read -ra order <<<"$TARGETS"
 for ((r = 1; r <= ROUNDS; r++)); do
     for s in $SCENARIOS; do
         for ((i = 0; i < ${#order[@]}; i++)); do

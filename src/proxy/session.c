@@ -591,9 +591,20 @@ static void conn_send_error_close(rp_conn_t *c, int status)
     r->body_done = 0;
     c->req = r;
     c->nrequests++;
-    /* discard unparsed input: nothing of it reaches a backend */
-    if (c->in.data)
+    /* keep the request line (as far as it came) for the access log, then
+     * discard the input: nothing of it reaches a backend */
+    if (c->in.data) {
+        const char *p = c->in.data + c->in.pos;
+        size_t n = rp_buf_len(&c->in);
+        const char *lf = memchr(p, '\n', n);
+        if (lf)
+            n = (size_t)(lf - p) + 1;
+        if (n > 2048)
+            n = 2048;
+        r->head = rp_arena_strndup(&r->arena, p, n);
+        r->h.head_len = r->head ? n : 0;
         c->in.pos = c->in.last = 0;
+    }
     send_page(r, status);
 }
 
@@ -728,9 +739,11 @@ static void do_return(rp_req_t *r)
         rp_req_error(r, code);
         return;
     }
-    const char *ct = "Content-Type: text/plain\r\n";
+    char ct[256];
+    int ctn = snprintf(ct, sizeof(ct), "Content-Type: %.*s\r\n",
+                       (int)RP_MIN(lc->default_type.len, 200), lc->default_type.data);
     int nobody = code == 204 || code == 304 || code < 200;
-    if (rp_req_write_head(r, code, nobody ? "" : ct, nobody ? 0 : strlen(ct),
+    if (rp_req_write_head(r, code, nobody ? "" : ct, nobody ? 0 : (size_t)ctn,
                           nobody ? RP_OUT_NONE : RP_OUT_LENGTH, nobody ? UINT64_MAX : text.len) !=
         RP_OK) {
         rp_conn_close(r->c);

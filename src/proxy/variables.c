@@ -193,6 +193,8 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         return RP_OK;
     case RP_VAR_REQUEST: {
         /* the request line as received, without CRLF */
+        if (!r->head)
+            return RP_DECLINED;
         const char *e = memchr(r->head, '\n', r->h.head_len);
         size_t n = e ? (size_t)(e - r->head) : 0;
         if (n && r->head[n - 1] == '\r')

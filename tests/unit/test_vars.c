@@ -643,6 +643,94 @@ static void test_map_many_entries(void **state)
     rp_arena_destroy(&a);
 }
 
+/* $0..$9 in the value of a regex entry are the groups of that entry's
+ * match (nginx's map); elsewhere they go to the request's getter, whose
+ * captures the fake getter spells "cN". */
+static void test_map_captures(void **state)
+{
+    (void)state;
+    rp_arena_t a, req;
+    rp_arena_init(&a, 1024);
+    rp_arena_init(&req, 256);
+    static const map_line_t inner_lines[] = {{"~^/nested/(\\d)", "i$1"}, {"default", "i-none"}};
+    rp_map_t *inner = build_map(&a, "$uri", inner_lines, RP_ARRAY_LEN(inner_lines), NULL);
+    inner->name = RP_STR("inner");
+    rp_var_registry_t reg = {&inner, 1};
+    static const map_line_t lines[] = {
+        {"~^/re/(\\d+)$", "num-$1"},
+        {"~^/two/(\\w+)/(\\w+)$", "$2-$1-$host"},
+        {"~^/opt/(a)?(b)$", "[$1][$2][$3]"},
+        {"~^/whole/", "$0"},
+        {"~^/many/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)$", "$9$1"},
+        {"~^/named/(?<n>x+)$", "n=$1"},
+        {"~^/nested/(\\d+)$", "$1:$inner:$1"},
+        {"~*^/CASE/(\\w+)", "${1}!"},
+        {"~^/const/(\\d+)", "no-captures"},
+        {"/exact", "e-$1"},
+        {"default", "d-$1"},
+    };
+    rp_map_t *m = build_map(&a, "$uri", lines, RP_ARRAY_LEN(lines), &reg);
+    static const struct {
+        const char *uri;
+        const char *want;
+    } cases[] = {
+        {"/re/42", "num-42"},
+        {"/re/x", "d-c1"},
+        {"/two/ab/cd", "cd-ab-example.com"},
+        {"/opt/b", "[][b][]"},          /* unset group and absent group: "" */
+        {"/opt/ab", "[a][b][]"},
+        {"/whole/x/y", "/whole/"},
+        {"/many/abcdefghijk", "ia"},    /* more groups than $0..$9 */
+        {"/named/xx", "n=xx"},
+        {"/nested/42", "42:i4:42"},     /* inner map's match leaves ours intact */
+        {"/case/Mixed", "Mixed!"},
+        {"/const/1", "no-captures"},
+        {"/exact", "e-c1"},             /* exact key: the request's $1 */
+        {"/nothing", "d-c1"},
+    };
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        fake_var_t v[] = {{RP_VAR_URI, NULL, cases[i].uri}, {RP_VAR_HOST, NULL, "example.com"}};
+        char buf[128];
+        const char *got = eval_map(m, v, 2, &req, buf, sizeof(buf));
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu (%s): got %s want %s", i, cases[i].uri, got, cases[i].want);
+    }
+
+    /* through templates: a lone map variable (handed through without a
+     * copy) and one among literals; the source built from two variables
+     * lives in the request arena */
+    rp_map_t *maps[] = {inner, m};
+    rp_var_registry_t reg2 = {maps, 2};
+    m->name = RP_STR("mapped");
+    char err[128];
+    rp_tpl_t *single = rp_tpl_compile(&a, "$mapped", &reg2, err, sizeof(err));
+    rp_tpl_t *mixed = rp_tpl_compile(&a, "<$mapped|$inner>", &reg2, err, sizeof(err));
+    assert_non_null(single);
+    assert_non_null(mixed);
+    fake_var_t v[] = {{RP_VAR_URI, NULL, "/re/42"}, {RP_VAR_HOST, NULL, "example.com"}};
+    fake_req_t r = {v, 2, 0, -100};
+    rp_str_t out;
+    assert_int_equal(rp_tpl_eval(single, fake_get, &r, &req, &out), RP_OK);
+    assert_true(rp_str_eq(out, RP_STR("num-42")));
+    assert_int_equal(rp_tpl_eval(mixed, fake_get, &r, &req, &out), RP_OK);
+    assert_true(rp_str_eq(out, RP_STR("<num-42|i-none>")));
+
+    static const map_line_t hl[] = {{"~^www\\.(\\w+)\\.com/p/(\\d+)$", "$1#$2"}};
+    rp_map_t *hm = build_map(&a, "www.$host/p/$arg_id", hl, 1, NULL);
+    fake_var_t hv[] = {{RP_VAR_HOST, NULL, "example.com"}, {RP_VAR_ARG_, "id", "7"}};
+    char buf[64];
+    assert_string_equal(eval_map(hm, hv, 2, &req, buf, sizeof(buf)), "example#7");
+
+    /* a getter failure inside the value is still reported */
+    static const map_line_t fl[] = {{"~^/f/(\\d+)$", "$1$host"}};
+    rp_map_t *fm = build_map(&a, "$uri", fl, 1, NULL);
+    fake_var_t fv[] = {{RP_VAR_URI, NULL, "/f/1"}};
+    fake_req_t fr = {fv, 1, 0, RP_VAR_HOST};
+    assert_int_equal(rp_map_eval(fm, fake_get, &fr, &req, &out), RP_ERROR);
+    rp_arena_destroy(&req);
+    rp_arena_destroy(&a);
+}
+
 /* A map whose source is itself (through the registry) must not recurse
  * forever: evaluation fails cleanly. */
 static void test_map_cycle(void **state)
@@ -679,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test(test_map_many_entries),
         cmocka_unit_test(test_map_cycle),
+        cmocka_unit_test(test_map_captures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
