@@ -151,6 +151,12 @@ typedef struct {
                                       (nginx's compiled-in default too; its
                                       sample nginx.conf sets
                                       application/octet-stream) */
+    struct rp_mime_types_s *types; /* `types`, conf/mime.h: extension ->
+                                      Content-Type. A level's own block(s)
+                                      replace the inherited table entirely
+                                      (nginx); after merging never NULL: the
+                                      built-in table when no level has one.
+                                      Look up with rp_mime_type(). */
 
     rp_access_log_t *access_logs;  /* none = access_log off */
     size_t naccess_logs;

@@ -17,6 +17,7 @@
 #include <pcre2.h>
 
 #include "conf/conf_int.h"
+#include "conf/mime.h"
 #include "core/log.h"
 
 /* ---- initial (unset) state ---- */
@@ -830,6 +831,68 @@ static int prepass_log_format(rp__cparse_t *p, const rp_conf_node_t *n)
     return add_log_format(p, n, n->args[0], escape, text);
 }
 
+/* ---- types ---- */
+
+/* `types { mime/type ext ...; }`: every line of the body is a content type
+ * followed by its extensions, so the body is read here rather than through
+ * the directive table (as `map` bodies are). Several blocks at one level
+ * add to one table; a level with a table of its own does not inherit its
+ * parent's (merge_loc). `types { }` is a real, empty table: everything is
+ * served as default_type, the usual nginx idiom for a download area. */
+static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                     const rp__cdir_t *d)
+{
+    rp_loc_conf_t *lc = b->loc;
+    if (!lc->types && !(lc->types = rp_arena_calloc(p->a, sizeof(*lc->types))))
+        return rp__conf_oom(p, n);
+    for (size_t i = 0; i < n->nchildren; i++) {
+        const rp_conf_node_t *e = &n->children[i];
+        if (e->is_block)
+            return rp__conf_err(p, e, "unexpected \"{\" in \"types\" block");
+        /* the type goes out as a Content-Type field: a CR or LF would split
+         * the response head (RFC 9110, section 5.5) */
+        if (e->name[0] == '\0' || strpbrk(e->name, "\r\n"))
+            return rp__conf_err(p, e, "invalid content type \"%s\" in \"types\" block",
+                                e->name);
+        if (e->nargs == 0)
+            continue; /* nginx accepts a type without extensions */
+        char *type = rp_arena_strdup(p->a, e->name);
+        if (!type)
+            return rp__conf_oom(p, e);
+        for (size_t k = 0; k < e->nargs; k++) {
+            if (e->args[k][0] == '\0')
+                return rp__conf_err(p, e, "invalid extension \"\" in \"types\" block");
+            if (rp_mime_types_add(p->a, lc->types, rp_str_cstr(type),
+                                  rp_str_cstr(e->args[k])) != RP_OK)
+                return rp__conf_oom(p, e);
+        }
+    }
+    return RP_OK;
+}
+
+/* types_hash_max_size / types_hash_bucket_size size nginx's hash of the
+ * types table. rampart keeps a sorted array instead (conf/mime.c), which
+ * has nothing to size: the values are validated, so a typo still fails,
+ * and ignored. */
+static int set_types_hash(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                          const rp__cdir_t *d)
+{
+    int64_t v;
+    if (rp__conf_parse_size(n->args[0], &v) != RP_OK || v < 1)
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+                            n->name);
+    return RP_OK;
+}
+
+static void types_dup_warn(void *ctx, rp_str_t ext, rp_str_t kept, rp_str_t dropped)
+{
+    rp_log_error(RP_LOG_WARN,
+                 "duplicate extension \"%.*s\", content type: \"%.*s\", previous content type: "
+                 "\"%.*s\"",
+                 (int)ext.len, ext.data, (int)kept.len, kept.data, (int)dropped.len,
+                 dropped.data);
+}
+
 /* ---- map ---- */
 
 static int prepass_map_name(rp__cparse_t *p, const rp_conf_node_t *n)
@@ -1001,6 +1064,10 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     MERGE(server_tokens, 0);
     if (!c->default_type.data)
         c->default_type = parent ? parent->default_type : RP_STR("text/plain");
+    if (c->types)
+        rp_mime_types_finish(c->types, types_dup_warn, NULL);
+    else
+        c->types = parent ? parent->types : (rp_mime_types_t *)rp_mime_builtin();
     if (c->access_logs && c->naccess_logs == 0)
         c->access_logs = NULL; /* `access_log off` */
     else if (!c->access_logs && parent) {
@@ -1131,6 +1198,9 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     {"root", RP__CTX_HSL, RP__TAKE1, set_root, 0, 0},
     {"index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0},
     {"default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0},
+    {"types", RP__CTX_HSL, RP__NOARGS | RP__BLOCK, set_types, 0, 0},
+    {"types_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0},
+    {"types_hash_bucket_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0},
     {"error_page", RP__CTX_HSL, RP__2MORE, set_error_page, 0, 0},
     {"add_header", RP__CTX_HSL, RP__TAKE2 | RP__TAKE3, set_add_header, 0, 0},
     {"access_log", RP__CTX_HSL, RP__1MORE, set_access_log, 0, 0},

@@ -70,6 +70,13 @@ rp_log_file_t *rp_log_file_open(const char *path, char *err, size_t errlen)
     return f;
 }
 
+void rp_log_file_ref(rp_log_file_t *f)
+{
+    pthread_mutex_lock(&files_lock);
+    f->refs++;
+    pthread_mutex_unlock(&files_lock);
+}
+
 void rp_log_file_release(rp_log_file_t *f)
 {
     if (!f)

@@ -23,6 +23,7 @@ typedef struct rp_log_file_s rp_log_file_t;
  * "/dev/stderr" map to fd 2. Returns NULL and fills err on failure, e.g.
  * open() "/x/access.log" failed (13: Permission denied). */
 rp_log_file_t *rp_log_file_open(const char *path, char *err, size_t errlen);
+void rp_log_file_ref(rp_log_file_t *f);
 void rp_log_file_release(rp_log_file_t *f);
 int rp_log_file_fd(rp_log_file_t *f);
 /* Reopens every open log file (main thread). */

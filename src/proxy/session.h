@@ -65,6 +65,7 @@ struct rp_worker_s {
     char **free_bufs;     /* RP_BUF_SIZE buffers */
     size_t nfree, capfree;
     rp_timer_t accept_timer;
+    rp_timer_t tick;      /* once a second: buffered logs */
     uint64_t conn_seq;
     uint64_t req_seq;
     /* cached HTTP Date and log times, refreshed once per second */
@@ -256,6 +257,8 @@ void rp_upconn_free(rp_upconn_t *u);
 /* variables.c */
 int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out);
 void rp_req_access_log(rp_req_t *r);
+/* Writes buffered access log lines: those due, or all when `all`. */
+void rp_access_log_flush(rp_worker_t *w, int all);
 
 /* worker.c */
 extern int rp_nworkers;

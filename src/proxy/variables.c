@@ -372,6 +372,8 @@ static size_t escape_into(char *dst, rp_str_t s)
     return n;
 }
 
+static void log_buffered(rp_worker_t *w, const rp_access_log_t *al, const char *line, size_t n);
+
 void rp_req_access_log(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
@@ -413,6 +415,100 @@ void rp_req_access_log(rp_req_t *r)
             }
         }
         line[n++] = '\n';
-        rp_log_file_write(al->file, line, n);
+        if (al->buffer)
+            log_buffered(r->c->w, al, line, n);
+        else
+            rp_log_file_write(al->file, line, n);
+    }
+}
+
+/* access_log buffer=size [flush=time]: lines are collected per worker and
+ * written when the buffer would overflow, when the oldest line is older
+ * than `flush` (default 1 s here, so lines never wait long), and when the
+ * worker stops. A pending buffer holds a reference on its file so a reload
+ * that drops the file cannot free it under us. */
+typedef struct {
+    rp_log_file_t *file;
+    char *buf;
+    size_t len, cap;
+    uint64_t since;   /* loop time of the oldest buffered line */
+    int64_t flush_ms;
+} logbuf_t;
+
+static __thread logbuf_t *logbufs;
+static __thread size_t nlogbufs;
+
+static void logbuf_write(logbuf_t *b)
+{
+    if (!b->file)
+        return;
+    if (b->len)
+        rp_log_file_write(b->file, b->buf, b->len);
+    b->len = 0;
+    rp_log_file_release(b->file);
+    b->file = NULL;
+}
+
+static void log_buffered(rp_worker_t *w, const rp_access_log_t *al, const char *line, size_t n)
+{
+    logbuf_t *b = NULL;
+    for (size_t i = 0; i < nlogbufs; i++)
+        if (logbufs[i].file == al->file)
+            b = &logbufs[i];
+    if (!b) {
+        for (size_t i = 0; i < nlogbufs; i++)
+            if (!logbufs[i].file)
+                b = &logbufs[i];
+        if (!b) {
+            logbuf_t *nb = realloc(logbufs, (nlogbufs + 1) * sizeof(*nb));
+            if (!nb) {
+                rp_log_file_write(al->file, line, n);
+                return;
+            }
+            logbufs = nb;
+            b = &logbufs[nlogbufs++];
+            memset(b, 0, sizeof(*b));
+        }
+        if (b->cap < al->buffer) {
+            char *d = realloc(b->buf, al->buffer);
+            if (!d) {
+                rp_log_file_write(al->file, line, n);
+                return;
+            }
+            b->buf = d;
+            b->cap = al->buffer;
+        }
+        rp_log_file_ref(al->file);
+        b->file = al->file;
+        b->len = 0;
+    }
+    if (b->len + n > b->cap) {
+        rp_log_file_write(b->file, b->buf, b->len);
+        b->len = 0;
+    }
+    if (n > b->cap) {
+        rp_log_file_write(b->file, line, n);
+        return;
+    }
+    if (b->len == 0)
+        b->since = w->loop.now;
+    b->flush_ms = al->flush > 0 ? al->flush : 1000;
+    memcpy(b->buf + b->len, line, n);
+    b->len += n;
+}
+
+void rp_access_log_flush(rp_worker_t *w, int all)
+{
+    for (size_t i = 0; i < nlogbufs; i++) {
+        logbuf_t *b = &logbufs[i];
+        if (b->file && (all || w->loop.now - b->since >= (uint64_t)b->flush_ms))
+            logbuf_write(b);
+    }
+    if (all) {
+        for (size_t i = 0; i < nlogbufs; i++)
+            free(logbufs[i].buf);
+        free(logbufs);
+        logbufs = NULL;
+        nlogbufs = 0;
     }
 }

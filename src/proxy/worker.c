@@ -235,6 +235,7 @@ static void quit_check(rp_timer_t *t)
         c = next;
     }
     rp_pool_close_all(w);
+    rp_access_log_flush(w, 0);
     if (w->nconns == 0)
         w->loop.stop = 1;
     else
@@ -303,14 +304,24 @@ static void accept_timer_cb(rp_timer_t *t)
             accept_cb(&w->gen->listens[i].io, EPOLLIN);
 }
 
+static void tick_cb(rp_timer_t *t)
+{
+    rp_worker_t *w = t->data;
+    rp_access_log_flush(w, 0);
+    rp_timer_set(&w->loop, t, 1000);
+}
+
 static void *worker_main(void *arg)
 {
     rp_worker_t *w = arg;
+    rp_timer_init(&w->tick, tick_cb, w);
+    rp_timer_set(&w->loop, &w->tick, 1000);
     rp_loop_run(&w->loop);
     /* fast exit or drained: close everything still open */
     while (w->conns)
         rp_conn_close(w->conns);
     rp_pool_close_all(w);
+    rp_access_log_flush(w, 1);
     return NULL;
 }
 

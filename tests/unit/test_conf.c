@@ -171,8 +171,16 @@ static const err_case_t err_cases[] = {
     {"http { default_type; }", "invalid number of arguments in \"default_type\" directive in @:1"},
     {"http { default_type \"a/b\r\nX: y\"; }",
      "invalid value \"a/b\r\nX: y\" in \"default_type\" directive in @:1"},
-    {"http {\n types { text/html html; }\n}", "\"types\" directive is not supported yet in @:2"},
-    {"http { types_hash_max_size 2048; }", "\"types_hash_max_size\" directive is not supported yet in @:1"},
+    {"http {\n types {\n  text/html { }\n }\n}", "unexpected \"{\" in \"types\" block in @:3"},
+    {"http { types { \"text/html\r\nX: y\" html; } }",
+     "invalid content type \"text/html\r\nX: y\" in \"types\" block in @:1"},
+    {"http { types { text/html \"\"; } }", "invalid extension \"\" in \"types\" block in @:1"},
+    {"http { types x { } }", "invalid number of arguments in \"types\" directive in @:1"},
+    {"http { types; }", NULL},
+    {"http { server { listen 1; location / { types_hash_max_size big; } } }",
+     "invalid value \"big\" in \"types_hash_max_size\" directive in @:1"},
+    {"http { types_hash_bucket_size; }",
+     "invalid number of arguments in \"types_hash_bucket_size\" directive in @:1"},
 };
 
 static void test_errors(void **state)
