@@ -1,5 +1,6 @@
 """Connection limits and timeouts (all timeouts 1 s to keep the suite fast)."""
 
+import os
 import socket
 import time
 
@@ -160,3 +161,46 @@ def test_send_timeout(rampart, backend):
         pass
     s.close()
     assert got < size  # closed before the whole body was delivered
+
+
+def _cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.rampart_only
+def test_out_of_descriptors_does_not_spin(rampart):
+    """With worker_rlimit_nofile far below worker_connections, accept()
+    fails with EMFILE. rampart pauses accepting for a moment instead of
+    spinning on a listen socket it cannot serve, keeps serving the
+    connections it has, and accepts again once descriptors are free."""
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        location / { return 200 "alive"; }
+    }
+    """, workers=1, worker_connections=4096, main_extra="worker_rlimit_nofile 48;")
+    first = Client(r.port, timeout=3)
+    held = []
+    try:
+        for _ in range(80):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", r.port), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.3)
+        before = _cpu_seconds(r.proc.pid)
+        time.sleep(1.5)
+        used = _cpu_seconds(r.proc.pid) - before
+        assert used < 0.5, "busy loop: %.2f s CPU in 1.5 s" % used
+        # the connection accepted before the limit still works
+        first.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert first.response().text == "alive"
+        assert "accept" in r.error_log()
+    finally:
+        for s in held:
+            s.close()
+        first.close()
+    time.sleep(0.5)
+    assert get(r.port, "/").text == "alive"
