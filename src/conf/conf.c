@@ -271,7 +271,7 @@ static const char *const not_yet[] = {
     "zone", "state", "limit_req*", "limit_conn*", "limit_rate*", "limit_except", "resolver*",
     "hash", "ip_hash", "least_conn", "least_time", "random", "sticky*", "queue", "ntlm", "api",
     "status_zone", "auth_basic*", "auth_request*", "allow", "deny", "satisfy", "rewrite*", "if",
-    "set", "break", "try_files", "alias", "sub_filter*", "real_ip_*", "set_real_ip_from",
+    "set", "break", "try_files", "sub_filter*", "real_ip_*", "set_real_ip_from",
     "stream", "mail", "uwsgi_*", "fastcgi_*", "scgi_*", "ssi*", "expires", "etag",
 };
 

@@ -110,7 +110,16 @@ typedef struct {
     int return_code;          /* 0 when no `return` */
     rp_tpl_t *return_text;    /* body, or Location for 301/302/303/307/308 */
     rp_proxy_pass_t *proxy_pass;
-    rp_tpl_t *root;           /* `root` (default "html" under the prefix) */
+    rp_tpl_t *root;           /* `root` (default "html" under the prefix);
+                                 the same pointer as alias when alias is set,
+                                 so it stays the $document_root value */
+    rp_tpl_t *alias;          /* NULL unless `alias`; replaces the location prefix.
+                                 Inherited as nginx does: a nested location that
+                                 sets neither root nor alias keeps the parent's
+                                 alias and alias_len */
+    size_t alias_len;         /* with alias: bytes of the URI it replaces (the
+                                 name length of the location that wrote it), so
+                                 file path = alias + uri[alias_len..] */
     rp_str_t *index;          /* `index` names, default {"index.html"} */
     size_t nindex;
 

@@ -516,17 +516,62 @@ static int set_return(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     return RP_OK;
 }
 
+/* `root` and `alias` share one slot per level, as in nginx: a second one of
+ * either kind is a duplicate, named after the one written first. */
+static int root_dup(rp__cparse_t *p, const rp_conf_node_t *n, const rp_loc_conf_t *lc)
+{
+    const char *earlier = lc->alias ? "alias" : "root";
+    if (strcmp(earlier, n->name) == 0)
+        return rp__conf_dup(p, n);
+    return rp__conf_err(p, n, "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
+                        n->name, earlier);
+}
+
+static rp_tpl_t *root_tpl(rp__cparse_t *p, const rp_conf_node_t *n)
+{
+    const char *r = n->args[0];
+    char *path = r[0] == '$' ? rp_arena_strdup(p->a, r) : rp__conf_path(p, r);
+    if (!path) {
+        rp__conf_oom(p, n);
+        return NULL;
+    }
+    return rp__conf_tpl(p, n, path);
+}
+
 static int set_root(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                     const rp__cdir_t *d)
 {
-    if (b->loc->root)
-        return rp__conf_dup(p, n);
-    const char *r = n->args[0];
-    char *path = r[0] == '$' ? rp_arena_strdup(p->a, r) : rp__conf_path(p, r);
-    if (!path)
-        return rp__conf_oom(p, n);
-    b->loc->root = rp__conf_tpl(p, n, path);
+    if (b->loc->root || b->loc->alias)
+        return root_dup(p, n, b->loc);
+    b->loc->root = root_tpl(p, n);
     return b->loc->root ? RP_OK : RP_ERROR;
+}
+
+/* `alias path`: the file is path + the URI after the location's name. The
+ * root slot is filled at merge time (merge_loc). */
+static int set_alias(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                     const rp__cdir_t *d)
+{
+    rp_loc_conf_t *lc = b->loc;
+    const rp_location_t *loc = b->location;
+    if (lc->root || lc->alias)
+        return root_dup(p, n, lc);
+    if (loc->match == RP_LOC_NAMED)
+        return rp__conf_err(p, n, "the \"alias\" directive cannot be used inside the named location");
+    /* nginx substitutes the regex captures into the alias instead of cutting
+     * a prefix; that needs capture variables rampart does not have yet */
+    if (loc->match == RP_LOC_REGEX || loc->match == RP_LOC_REGEX_ICASE)
+        return rp__conf_err(p, n, "\"alias\" inside a location given by regular expression "
+                                  "is not supported yet");
+    /* $document_root would be the alias itself (nginx refuses it too) */
+    static const char *const self_refs[] = {"$document_root", "$realpath_root"};
+    for (size_t i = 0; i < RP_ARRAY_LEN(self_refs); i++)
+        if (strstr(n->args[0], self_refs[i]))
+            return rp__conf_err(p, n, "the %s variable cannot be used in the \"alias\" directive",
+                                self_refs[i]);
+    lc->alias = root_tpl(p, n);
+    lc->alias_len = loc->name.len;
+    return lc->alias ? RP_OK : RP_ERROR;
 }
 
 static int set_default_type(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -1035,8 +1080,16 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
         c->return_code = srv ? srv->return_code : 0;
         c->return_text = srv ? srv->return_text : NULL;
     }
-    if (!c->root)
+    /* root and alias are one setting (nginx): a level that writes neither
+     * takes the parent's, alias and its prefix length included; a level that
+     * writes either drops the other. */
+    if (c->alias) {
+        c->root = c->alias;
+    } else if (!c->root) {
         c->root = parent ? parent->root : df->root;
+        c->alias = parent ? parent->alias : NULL;
+        c->alias_len = parent ? parent->alias_len : 0;
+    }
     MERGE_ARR(index, nindex, df->index, 1);
     MERGE_ARR(error_pages, nerror_pages, NULL, 0);
     MERGE_ARR(add_headers, nadd_headers, NULL, 0);
@@ -1196,6 +1249,7 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     {"location", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12 | RP__BLOCK, set_location, 0, 0},
     {"return", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12, set_return, 0, 0},
     {"root", RP__CTX_HSL, RP__TAKE1, set_root, 0, 0},
+    {"alias", RP__CTX_LOC, RP__TAKE1, set_alias, 0, 0},
     {"index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0},
     {"default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0},
     {"types", RP__CTX_HSL, RP__NOARGS | RP__BLOCK, set_types, 0, 0},

@@ -84,3 +84,17 @@ char *rp_xstrdup(const char *s)
     memcpy(p, s, n);
     return p;
 }
+
+size_t rp_u64_fmt(char *buf, uint64_t v, int hex)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned base = hex ? 16 : 10;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}

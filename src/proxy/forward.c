@@ -64,23 +64,42 @@ static void sb_add(sbuf_t *b, const char *s, size_t n)
 static void sb_str(sbuf_t *b, rp_str_t s) { sb_add(b, s.data, s.len); }
 static void sb_cstr(sbuf_t *b, const char *s) { sb_add(b, s, strlen(s)); }
 
-/* Fields the client sent that rampart never forwards as they are: the
- * hop-by-hop ones (RFC 9110 7.6.1), framing (re-made from what was parsed,
- * so a backend never sees ambiguous framing), and Expect (rampart answers
- * 100-continue itself). */
-static int drop_request_field(const rp_req_t *r, rp_str_t name)
+/* Values of every Connection field of a message (usually none or one). */
+typedef struct {
+    rp_str_t v[8];
+    size_t n;
+} conn_tokens_t;
+
+static void collect_connection(const rp_http_field_t *f, size_t n, conn_tokens_t *ct)
 {
-    if (rp_http_is_hop_by_hop(name) || rp_str_caseeq_cstr(name, "content-length") ||
-        rp_str_caseeq_cstr(name, "expect"))
-        return 1;
-    if (r->h.connection.len && rp_str_list_has_token(r->h.connection, name))
-        return 1;
-    /* several Connection lines: check them all */
-    for (size_t i = 0; i < r->h.nfields; i++)
-        if (rp_str_caseeq_cstr(r->h.fields[i].name, "connection") &&
-            rp_str_list_has_token(r->h.fields[i].value, name))
+    ct->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].name.len == 10 && rp_str_caseeq_lit(f[i].name, "connection") &&
+            ct->n < RP_ARRAY_LEN(ct->v))
+            ct->v[ct->n++] = f[i].value;
+}
+
+static int named_in_connection(const conn_tokens_t *ct, rp_str_t name)
+{
+    for (size_t i = 0; i < ct->n; i++)
+        if (rp_str_list_has_token(ct->v[i], name))
             return 1;
     return 0;
+}
+
+/* Fields the client sent that rampart never forwards as they are: the
+ * hop-by-hop ones (RFC 9110 7.6.1) and those named in Connection, framing
+ * (re-made from what was parsed, so a backend never sees ambiguous
+ * framing), and Expect (rampart answers 100-continue itself). */
+static int drop_request_field(const conn_tokens_t *ct, rp_str_t name)
+{
+    if (rp_http_is_hop_by_hop(name))
+        return 1;
+    if (name.len == 14 && rp_str_caseeq_lit(name, "content-length"))
+        return 1;
+    if (name.len == 6 && rp_str_caseeq_lit(name, "expect"))
+        return 1;
+    return ct->n && named_in_connection(ct, name);
 }
 
 static int build_uphead(rp_req_t *r)
@@ -104,7 +123,7 @@ static int build_uphead(rp_req_t *r)
         rp_str_t v;
         if (rp_tpl_eval(sh->value, rp_req_var, r, &r->arena, &v) != RP_OK)
             return 500;
-        if (rp_str_caseeq_cstr(sh->name, "connection")) {
+        if (rp_str_caseeq_lit(sh->name, "connection")) {
             conn_set = 1;
             if (v.len && !rp_str_list_has_token(v, RP_STR("keep-alive")))
                 r->up_keepalive = 0;
@@ -119,9 +138,11 @@ static int build_uphead(rp_req_t *r)
         sb_str(&b, v);
         sb_cstr(&b, "\r\n");
     }
+    conn_tokens_t ct;
+    collect_connection(r->h.fields, r->h.nfields, &ct);
     for (size_t i = 0; i < r->h.nfields; i++) {
         const rp_http_field_t *f = &r->h.fields[i];
-        if (drop_request_field(r, f->name))
+        if (drop_request_field(&ct, f->name))
             continue;
         int overridden = 0;
         for (size_t j = 0; j < lc->nproxy_set_headers; j++)
@@ -137,9 +158,11 @@ static int build_uphead(rp_req_t *r)
         sb_cstr(&b, "\r\n");
     }
     if (r->body_kind == RP_BODY_LENGTH) {
-        char tmp[48];
-        int n = snprintf(tmp, sizeof(tmp), "Content-Length: %" PRIu64 "\r\n", r->h.content_length);
-        sb_add(&b, tmp, (size_t)n);
+        char tmp[24];
+        size_t n = rp_u64_fmt(tmp, r->h.content_length, 0);
+        sb_cstr(&b, "Content-Length: ");
+        sb_add(&b, tmp, n);
+        sb_cstr(&b, "\r\n");
     } else if (r->body_kind == RP_BODY_CHUNKED) {
         if (v10)
             return 411;
@@ -671,7 +694,9 @@ static int pump_body(rp_req_t *r)
             }
             if (out_len) {
                 char hdr[24];
-                int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", out_len);
+                size_t hn = rp_u64_fmt(hdr, out_len, 1);
+                hdr[hn++] = '\r';
+                hdr[hn++] = '\n';
                 memcpy(u->out.data + u->out.last, hdr, (size_t)hn);
                 memcpy(u->out.data + u->out.last + hn, src, out_len);
                 memcpy(u->out.data + u->out.last + hn + out_len, "\r\n", 2);
@@ -726,14 +751,6 @@ static int out_add(rp_req_t *r, const char *p, size_t n)
     return rp_buf_append(r->c->w, &r->c->out, p, n, 1 << 20);
 }
 
-static rp_str_t resp_field(const rp_req_t *r, const char *name)
-{
-    for (size_t i = 0; i < r->resp.nfields; i++)
-        if (rp_str_caseeq_cstr(r->resp.fields[i].name, name))
-            return r->resp.fields[i].value;
-    return RP_NULL_STR;
-}
-
 static int in_list(const rp_str_t *list, size_t n, rp_str_t name)
 {
     for (size_t i = 0; i < n; i++)
@@ -742,101 +759,135 @@ static int in_list(const rp_str_t *list, size_t n, rp_str_t name)
     return 0;
 }
 
-/* Response fields the client does not get from the backend as they are. */
-static int drop_response_field(const rp_req_t *r, rp_str_t name)
+static int is_lit(rp_str_t s, const char *lit, size_t len)
 {
-    const rp_loc_conf_t *lc = r->lc;
-    if (rp_http_is_hop_by_hop(name) || rp_str_caseeq_cstr(name, "content-length"))
-        return 1;
-    if (r->resp.connection.len && rp_str_list_has_token(r->resp.connection, name))
-        return 1;
-    for (size_t i = 0; i < r->resp.nfields; i++)
-        if (rp_str_caseeq_cstr(r->resp.fields[i].name, "connection") &&
-            rp_str_list_has_token(r->resp.fields[i].value, name))
-            return 1;
-    if (in_list(lc->proxy_hide_headers, lc->nproxy_hide_headers, name))
-        return 1;
-    /* hidden by default, as nginx: rampart sends its own Date and Server */
-    int dflt = rp_str_caseeq_cstr(name, "date") || rp_str_caseeq_cstr(name, "server") ||
-               rp_str_caseeq_cstr(name, "x-pad") ||
-               (name.len >= 8 && rp_str_caseeq(rp_str(name.data, 8), RP_STR("x-accel-")));
-    if (dflt && !in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, name))
-        return 1;
-    return 0;
+    return s.len == len && rp_str_caseeq(s, rp_str(lit, len));
 }
+#define IS(s, lit) is_lit((s), (lit), sizeof(lit) - 1)
 
+static int out_lit(rp_req_t *r, const char *s, size_t n) { return out_add(r, s, n); }
+#define OUT(r, lit) out_lit((r), (lit), sizeof(lit) - 1)
+
+/* Writes the response head for the client: the backend's fields minus the
+ * hop-by-hop ones, those named in Connection, those hidden by default
+ * (Date, Server, X-Pad, X-Accel-*: rampart sends its own) or by
+ * proxy_hide_header; framing re-made for the client. */
 static int send_resp_head(rp_req_t *r)
 {
     rp_conn_t *c = r->c;
     const rp_h1_response_t *rs = &r->resp;
+    const rp_loc_conf_t *lc = r->lc;
     int status = rs->status;
     rp_worker_update_time(c->w);
     if (r->status > 0 && r->error_page_done)
         status = r->status; /* error_page without "=": keep the original code */
     r->status = status;
+
+    int pass_server = lc->nproxy_pass_headers &&
+                      in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("server"));
+    int pass_date = lc->nproxy_pass_headers &&
+                    in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("date"));
+    int has_server = 0, has_date = 0;
+    rp_str_t upgrade = RP_NULL_STR, clen = RP_NULL_STR;
+    conn_tokens_t ct;
+    collect_connection(rs->fields, rs->nfields, &ct);
+
+    char num[24];
     const char *reason = rp_http_reason(status);
-    char line[128];
-    int n;
-    if (strcmp(reason, "Unknown") == 0 && rs->reason.len)
-        n = snprintf(line, sizeof(line), "HTTP/1.1 %d %.*s\r\n", status,
-                     (int)RP_MIN(rs->reason.len, 64), rs->reason.data);
-    else
-        n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason);
-    if (out_add(r, line, (size_t)n) != RP_OK)
+    if (OUT(r, "HTTP/1.1 ") != RP_OK ||
+        out_add(r, num, rp_u64_fmt(num, (uint64_t)status, 0)) != RP_OK || OUT(r, " ") != RP_OK)
         return RP_ERROR;
-    const rp_loc_conf_t *lc = r->lc;
-    if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("server")) ||
-        !resp_field(r, "server").len) {
-        const char *sv = lc->server_tokens ? "Server: rampart/0.1.0\r\n" : "Server: rampart\r\n";
-        if (out_add(r, sv, strlen(sv)) != RP_OK)
+    if (strcmp(reason, "Unknown") == 0 && rs->reason.len) {
+        if (out_add(r, rs->reason.data, RP_MIN(rs->reason.len, 64)) != RP_OK)
             return RP_ERROR;
+    } else if (out_add(r, reason, strlen(reason)) != RP_OK) {
+        return RP_ERROR;
     }
-    if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("date")) ||
-        !resp_field(r, "date").len) {
-        if (rp_out_printf(r, "Date: %s\r\n", c->w->http_date) != RP_OK)
-            return RP_ERROR;
-    }
+    if (OUT(r, "\r\n") != RP_OK)
+        return RP_ERROR;
+
+    /* the backend's fields */
+    size_t head_at = rp_buf_len(&c->out);
     for (size_t i = 0; i < rs->nfields; i++) {
         const rp_http_field_t *f = &rs->fields[i];
-        if (drop_response_field(r, f->name))
+        rp_str_t name = f->name;
+        if (rp_http_is_hop_by_hop(name)) {
+            if (IS(name, "upgrade"))
+                upgrade = f->value;
             continue;
-        if (out_add(r, f->name.data, f->name.len) != RP_OK || out_add(r, ": ", 2) != RP_OK ||
-            out_add(r, f->value.data, f->value.len) != RP_OK || out_add(r, "\r\n", 2) != RP_OK)
+        }
+        if (IS(name, "content-length")) {
+            clen = f->value;
+            continue;
+        }
+        if (ct.n && named_in_connection(&ct, name))
+            continue;
+        if (IS(name, "server")) {
+            if (!pass_server)
+                continue;
+            has_server = 1;
+        } else if (IS(name, "date")) {
+            if (!pass_date)
+                continue;
+            has_date = 1;
+        } else if (IS(name, "x-pad") || (name.len > 8 && rp_str_caseeq_lit(rp_str(name.data, 8),
+                                                                             "x-accel-"))) {
+            if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, name))
+                continue;
+        }
+        if (lc->nproxy_hide_headers &&
+            in_list(lc->proxy_hide_headers, lc->nproxy_hide_headers, name))
+            continue;
+        if (out_add(r, name.data, name.len) != RP_OK || OUT(r, ": ") != RP_OK ||
+            out_add(r, f->value.data, f->value.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
             return RP_ERROR;
     }
+    (void)head_at;
+    if (!has_server) {
+        if ((lc->server_tokens ? OUT(r, "Server: rampart/0.1.0\r\n") : OUT(r, "Server: rampart\r\n")) !=
+            RP_OK)
+            return RP_ERROR;
+    }
+    if (!has_date) {
+        if (OUT(r, "Date: ") != RP_OK ||
+            out_add(r, c->w->http_date, strlen(c->w->http_date)) != RP_OK || OUT(r, "\r\n") != RP_OK)
+            return RP_ERROR;
+    }
+
     /* framing for the client */
     int client11 = r->h.version_minor >= 1;
     if (status == 101) {
-        rp_str_t up = resp_field(r, "upgrade");
-        if (rp_out_printf(r, "Upgrade: %.*s\r\nConnection: upgrade\r\n", (int)up.len, up.data) !=
-            RP_OK)
+        if (OUT(r, "Upgrade: ") != RP_OK || out_add(r, upgrade.data, upgrade.len) != RP_OK ||
+            OUT(r, "\r\nConnection: upgrade\r\n") != RP_OK)
             return RP_ERROR;
         r->out_framing = RP_OUT_NONE;
     } else {
         if (rs->body_kind == RP_BODY_NONE || r->head_only) {
             r->out_framing = RP_OUT_NONE;
-            rp_str_t cl = resp_field(r, "content-length");
-            if (cl.len && status != 204 && (status >= 200))
-                if (rp_out_printf(r, "Content-Length: %.*s\r\n", (int)cl.len, cl.data) != RP_OK)
+            if (clen.len && status != 204 && status >= 200)
+                if (OUT(r, "Content-Length: ") != RP_OK || out_add(r, clen.data, clen.len) != RP_OK ||
+                    OUT(r, "\r\n") != RP_OK)
                     return RP_ERROR;
         } else if (rs->body_kind == RP_BODY_LENGTH) {
             r->out_framing = RP_OUT_LENGTH;
             r->out_left = rs->content_length;
-            if (rp_out_printf(r, "Content-Length: %" PRIu64 "\r\n", rs->content_length) != RP_OK)
+            if (OUT(r, "Content-Length: ") != RP_OK ||
+                out_add(r, num, rp_u64_fmt(num, rs->content_length, 0)) != RP_OK ||
+                OUT(r, "\r\n") != RP_OK)
                 return RP_ERROR;
         } else if (client11) {
             r->out_framing = RP_OUT_CHUNKED;
-            if (rp_out_printf(r, "Transfer-Encoding: chunked\r\n") != RP_OK)
+            if (OUT(r, "Transfer-Encoding: chunked\r\n") != RP_OK)
                 return RP_ERROR;
         } else {
             r->out_framing = RP_OUT_CLOSE;
             r->keep_alive = 0;
         }
-        if (rp_out_printf(r, "Connection: %s\r\n", r->keep_alive ? "keep-alive" : "close") !=
+        if ((r->keep_alive ? OUT(r, "Connection: keep-alive\r\n") : OUT(r, "Connection: close\r\n")) !=
             RP_OK)
             return RP_ERROR;
     }
-    if (rp_req_add_headers(r, status) != RP_OK || out_add(r, "\r\n", 2) != RP_OK)
+    if ((lc->nadd_headers && rp_req_add_headers(r, status) != RP_OK) || OUT(r, "\r\n") != RP_OK)
         return RP_ERROR;
     r->head_bytes = rp_buf_len(&c->out);
     return RP_OK;
@@ -962,7 +1013,9 @@ static int pump_resp(rp_req_t *r)
         emit_decoded:
             if (r->out_framing == RP_OUT_CHUNKED) {
                 char hdr[24];
-                int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", out_len);
+                size_t hn = rp_u64_fmt(hdr, out_len, 1);
+                hdr[hn++] = '\r';
+                hdr[hn++] = '\n';
                 memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
                 c->out.last += (size_t)hn;
                 memcpy(c->out.data + c->out.last, src, out_len);
@@ -1001,7 +1054,9 @@ static int pump_resp(rp_req_t *r)
                         r->resp_left += n - m;
                     n = m;
                     char hdr[24];
-                    int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
+                    size_t hn = rp_u64_fmt(hdr, n, 1);
+                    hdr[hn++] = '\r';
+                    hdr[hn++] = '\n';
                     memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
                     c->out.last += (size_t)hn;
                     memcpy(c->out.data + c->out.last, src, n);

@@ -4,6 +4,7 @@
 #include "proxy/session.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "conf/mime.h"
 #include "proxy/route.h"
 
 #include <errno.h>
@@ -759,30 +760,6 @@ static void do_return(rp_req_t *r)
     r->phase = RP_PHASE_HANDLE;
 }
 
-static const struct {
-    const char *ext;
-    const char *type;
-} mime_types[] = {
-    {"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"},
-    {"js", "application/javascript"}, {"json", "application/json"}, {"txt", "text/plain"},
-    {"xml", "text/xml"}, {"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"}, {"svg", "image/svg+xml"}, {"ico", "image/x-icon"},
-    {"webp", "image/webp"}, {"woff", "font/woff"}, {"woff2", "font/woff2"},
-    {"pdf", "application/pdf"}, {"wasm", "application/wasm"}, {"mp4", "video/mp4"},
-};
-
-static const char *mime_for(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    const char *slash = strrchr(path, '/');
-    if (!dot || (slash && dot < slash))
-        return "application/octet-stream";
-    for (size_t i = 0; i < RP_ARRAY_LEN(mime_types); i++)
-        if (strcasecmp(dot + 1, mime_types[i].ext) == 0)
-            return mime_types[i].type;
-    return "application/octet-stream";
-}
-
 static rp_str_t find_field(const rp_req_t *r, const char *name)
 {
     for (size_t i = 0; i < r->h.nfields; i++)
@@ -799,19 +776,25 @@ static void do_static(rp_req_t *r)
         return;
     }
     rp_str_t root;
-    if (rp_tpl_eval(lc->root, rp_req_var, r, &r->arena, &root) != RP_OK) {
+    rp_str_t upath = r->path;
+    if (lc->alias) {
+        /* alias: the location's prefix is replaced by the path */
+        size_t cut = RP_MIN(lc->alias_len, upath.len);
+        upath = rp_str(upath.data + cut, upath.len - cut);
+    }
+    if (rp_tpl_eval(lc->alias ? lc->alias : lc->root, rp_req_var, r, &r->arena, &root) != RP_OK) {
         rp_req_error(r, 500);
         return;
     }
     const char *prefix = (root.len && root.data[0] == '/') ? "" : r->conf->prefix;
-    size_t cap = strlen(prefix) + root.len + r->path.len + 256;
+    size_t cap = strlen(prefix) + root.len + upath.len + 256;
     char *path = rp_arena_alloc(&r->arena, cap);
     if (!path) {
         rp_req_error(r, 500);
         return;
     }
-    int n = snprintf(path, cap, "%s%.*s%.*s", prefix, (int)root.len, root.data, (int)r->path.len,
-                     r->path.data);
+    int n = snprintf(path, cap, "%s%.*s%.*s", prefix, (int)root.len, root.data, (int)upath.len,
+                     upath.data);
     struct stat st;
     int fd = -1;
     if (n > 0 && path[n - 1] == '/') {
@@ -877,9 +860,10 @@ static void do_static(rp_req_t *r)
         r->phase = RP_PHASE_HANDLE;
         return;
     }
-    char hdr[256];
-    int hn = snprintf(hdr, sizeof(hdr), "Content-Type: %s\r\nLast-Modified: %s\r\n",
-                      mime_for(path), lm);
+    char hdr[320];
+    rp_str_t ctype = rp_mime_type(lc, rp_str_cstr(path));
+    int hn = snprintf(hdr, sizeof(hdr), "Content-Type: %.*s\r\nLast-Modified: %s\r\n",
+                      (int)RP_MIN(ctype.len, 200), ctype.data, lm);
     if (rp_req_write_head(r, status, hdr, (size_t)hn, RP_OUT_LENGTH, (uint64_t)st.st_size) !=
         RP_OK) {
         close(fd);

@@ -181,6 +181,27 @@ static const err_case_t err_cases[] = {
      "invalid value \"big\" in \"types_hash_max_size\" directive in @:1"},
     {"http { types_hash_bucket_size; }",
      "invalid number of arguments in \"types_hash_bucket_size\" directive in @:1"},
+    /* alias */
+    {"http {\n server {\n  location /a/ {\n   root /r;\n   alias /x/;\n  }\n }\n}",
+     "\"alias\" directive is duplicate, \"root\" directive was specified earlier in @:5"},
+    {"http { server {\nlocation /a/ { alias /x/;\nroot /r; } } }",
+     "\"root\" directive is duplicate, \"alias\" directive was specified earlier in @:3"},
+    {"http { server { location /a/ { alias /x/;\nalias /y/; } } }",
+     "\"alias\" directive is duplicate in @:2"},
+    {"http { server { location ~ ^/a/(.*)$ {\n alias /x/$1; } } }",
+     "\"alias\" inside a location given by regular expression is not supported yet in @:2"},
+    {"http { server { location ~* \\.png$ { alias /x/; } } }",
+     "\"alias\" inside a location given by regular expression is not supported yet in @:1"},
+    {"http { server { location @n { alias /x/; } } }",
+     "the \"alias\" directive cannot be used inside the named location in @:1"},
+    {"http { server { location /a/ { alias $document_root/x; } } }",
+     "the $document_root variable cannot be used in the \"alias\" directive in @:1"},
+    {"http { server {\n alias /x/; } }", "\"alias\" directive is not allowed here in @:2"},
+    {"http { alias /x/; }", "\"alias\" directive is not allowed here in @:1"},
+    {"http { server { location /a/ { alias; } } }",
+     "invalid number of arguments in \"alias\" directive in @:1"},
+    {"http { server { location /a/ { alias /x /y; } } }",
+     "invalid number of arguments in \"alias\" directive in @:1"},
 };
 
 static void test_errors(void **state)
@@ -646,6 +667,69 @@ static void test_locations(void **state)
     rp_conf_unref(c);
 }
 
+/* alias: parsed like root (relative to the prefix unless it starts with
+ * '$'); root and alias are one inherited setting, as in nginx */
+static void test_alias(void **state)
+{
+    rp_conf_t *c = load_ok("http { root /top; server { listen 127.0.0.1:1;\n"
+                           "location /static/ { alias /srv/files/;\n"
+                           "  location /static/img/ { }\n"
+                           "  location /static/css/ { root /css; }\n"
+                           "  location /static/js/ { alias /js/; }\n"
+                           "  location ~ \\.png$ { } }\n"
+                           "location = /favicon.ico { alias rel/fav.ico; }\n"
+                           "location ^~ /d/ { alias $host/; }\n"
+                           "location /plain/ { }\n"
+                           "location @named { }\n"
+                           "} }");
+    rp_server_t *s = c->servers[0];
+    char want[512];
+    assert_null(s->conf.alias);
+    assert_string_equal(s->conf.root->raw.data, "/top");
+
+    const rp_location_t *st = s->locations[0];
+    assert_non_null(st->conf.alias);
+    assert_string_equal(st->conf.alias->raw.data, "/srv/files/");
+    assert_int_equal(st->conf.alias_len, strlen("/static/"));
+    assert_ptr_equal(st->conf.root, st->conf.alias); /* $document_root */
+    assert_int_equal(st->nchildren, 4);
+
+    /* neither set: the parent's alias and its prefix length */
+    const rp_loc_conf_t *img = &st->children[0]->conf;
+    assert_ptr_equal(img->alias, st->conf.alias);
+    assert_int_equal(img->alias_len, strlen("/static/"));
+    assert_ptr_equal(img->root, st->conf.alias);
+    /* root at this level: no alias */
+    const rp_loc_conf_t *css = &st->children[1]->conf;
+    assert_null(css->alias);
+    assert_int_equal(css->alias_len, 0);
+    assert_string_equal(css->root->raw.data, "/css");
+    /* own alias: its own prefix */
+    const rp_loc_conf_t *js = &st->children[2]->conf;
+    assert_string_equal(js->alias->raw.data, "/js/");
+    assert_int_equal(js->alias_len, strlen("/static/js/"));
+    /* a regex location may inherit an alias, only not write one */
+    const rp_loc_conf_t *png = &st->children[3]->conf;
+    assert_ptr_equal(png->alias, st->conf.alias);
+    assert_int_equal(png->alias_len, strlen("/static/"));
+
+    const rp_loc_conf_t *fav = &s->locations[1]->conf;
+    snprintf(want, sizeof(want), "%s/rel/fav.ico", dir);
+    assert_string_equal(fav->alias->raw.data, want);
+    assert_int_equal(fav->alias_len, strlen("/favicon.ico"));
+
+    const rp_loc_conf_t *d = &s->locations[2]->conf;
+    assert_string_equal(d->alias->raw.data, "$host/");
+    assert_int_equal(d->alias_len, 3);
+
+    const rp_loc_conf_t *plain = &s->locations[3]->conf;
+    assert_null(plain->alias);
+    assert_string_equal(plain->root->raw.data, "/top");
+    assert_null(s->named_locations[0]->conf.alias);
+    rp_conf_unref(c);
+}
+
+/* ---- upstreams and proxy_pass ---- */
 /* ---- upstreams and proxy_pass ---- */
 
 static void test_upstreams(void **state)
@@ -887,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_server_names),
         cmocka_unit_test(test_locations),
+        cmocka_unit_test(test_alias),
         cmocka_unit_test(test_upstreams),
         cmocka_unit_test(test_maps),
         cmocka_unit_test(test_fragment_and_include),
