@@ -215,6 +215,7 @@ static void add_upstream_addr(rp_req_t *r, const char *text)
 static void up_fail(rp_req_t *r, int status, const char *why)
 {
     rp_upconn_t *u = r->up;
+    int sent = u && u->sent > 0;
     int retry_free = u && u->reused && !u->got_bytes &&
                      rp_http_method_idempotent(r->h.method_id) &&
                      (!r->body_started || r->body_buffered);
@@ -237,12 +238,14 @@ static void up_fail(rp_req_t *r, int status, const char *why)
         return;
     }
     r->upstream_status = status;
-    if (status == 504 || status == 502) {
-        if ((!r->body_started || r->body_buffered) && rp_http_method_idempotent(r->h.method_id) &&
-            r->tries < (int)r->upstream->nservers && !r->resp_head_done && status != 504) {
-            connect_next(r);
-            return;
-        }
+    /* next server (nginx's default proxy_next_upstream error timeout): when
+     * nothing of the request was sent, or it is idempotent and its body can
+     * be replayed */
+    if ((status == 504 || status == 502) && r->tries < (int)r->upstream->nservers &&
+        (!sent || (rp_http_method_idempotent(r->h.method_id) &&
+                   (!r->body_started || r->body_buffered)))) {
+        connect_next(r);
+        return;
     }
     r->phase = RP_PHASE_HANDLE;
     rp_req_error(r, status);

@@ -114,7 +114,7 @@ static int cookie_value(rp_str_t cookies, rp_str_t name, rp_str_t *out)
         const char *eq = memchr(kv.data, '=', kv.len);
         if (eq) {
             rp_str_t k = rp_str(kv.data, (size_t)(eq - kv.data));
-            if (rp_str_eq(k, name)) {
+            if (rp_str_caseeq(k, name)) {
                 *out = rp_str(eq + 1, kv.len - k.len - 1);
                 return RP_OK;
             }
@@ -354,12 +354,37 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
 
 /* Characters an access log line never contains raw (nginx's default
  * escaping): '"', '\\', controls and bytes >= 0x7f become \xHH. */
-static size_t escape_into(char *dst, rp_str_t s)
+static size_t escape_into(char *dst, rp_str_t s, int mode)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = 0;
+    if (mode == RP_LOG_ESCAPE_NONE) {
+        memcpy(dst, s.data, s.len);
+        return s.len;
+    }
     for (size_t i = 0; i < s.len; i++) {
         unsigned char ch = (unsigned char)s.data[i];
+        if (mode == RP_LOG_ESCAPE_JSON) {
+            /* JSON string escaping (RFC 8259 7); bytes >= 0x80 pass */
+            if (ch == '"' || ch == '\\') {
+                dst[n++] = '\\';
+                dst[n++] = (char)ch;
+            } else if (ch < 0x20) {
+                const char *e = ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t" : NULL;
+                if (e) {
+                    dst[n++] = e[0];
+                    dst[n++] = e[1];
+                } else {
+                    memcpy(dst + n, "\\u00", 4);
+                    n += 4;
+                    dst[n++] = hex[ch >> 4];
+                    dst[n++] = hex[ch & 15];
+                }
+            } else {
+                dst[n++] = (char)ch;
+            }
+            continue;
+        }
         if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
             dst[n++] = '\\';
             dst[n++] = 'x';
@@ -386,8 +411,14 @@ void rp_req_access_log(rp_req_t *r)
         const rp_tpl_t *t = al->format->tpl;
         /* evaluate part by part so variable values can be escaped */
         size_t cap = 256;
-        rp_str_t vals[64];
-        size_t np = RP_MIN(t->nparts, RP_ARRAY_LEN(vals));
+        rp_str_t stackvals[64];
+        rp_str_t *vals = stackvals;
+        size_t np = t->nparts;
+        if (np > RP_ARRAY_LEN(stackvals)) {
+            vals = rp_arena_alloc(&r->arena, np * sizeof(*vals));
+            if (!vals)
+                continue;
+        }
         for (size_t k = 0; k < np; k++) {
             const rp_tpl_part_t *p = &t->parts[k];
             if (p->var.id == RP_VAR_NONE) {
@@ -396,9 +427,9 @@ void rp_req_access_log(rp_req_t *r)
                 rp_tpl_t one = {.raw = RP_NULL_STR, .parts = (rp_tpl_part_t *)p, .nparts = 1};
                 if (rp_tpl_eval(&one, rp_req_var, r, &r->arena, &vals[k]) != RP_OK)
                     vals[k] = RP_NULL_STR;
-                if (vals[k].len == 0)
+                if (vals[k].len == 0 && al->format->escape != RP_LOG_ESCAPE_JSON)
                     vals[k] = RP_STR("-");
-                cap += vals[k].len * 3;
+                cap += vals[k].len * 5;
             }
             cap += vals[k].len;
         }
@@ -411,7 +442,7 @@ void rp_req_access_log(rp_req_t *r)
                 memcpy(line + n, vals[k].data, vals[k].len);
                 n += vals[k].len;
             } else {
-                n += escape_into(line + n, vals[k]);
+                n += escape_into(line + n, vals[k], al->format->escape);
             }
         }
         line[n++] = '\n';

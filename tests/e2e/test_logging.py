@@ -128,3 +128,22 @@ def test_access_log_buffer_flushes(rampart):
                 break
         time.sleep(0.1)
     assert sorted(l.split('"')[1] for l in lines) == ["GET /b%d HTTP/1.1" % i for i in range(5)]
+
+
+def test_log_format_escape_json(rampart):
+    """log_format escape=json: quotes, backslashes and controls in values
+    are JSON-escaped, so each line parses as JSON."""
+    import json
+    r = rampart("""
+    log_format js escape=json '{"uri":"$request_uri","ua":"$http_user_agent","ref":"$http_referer"}';
+    server {
+        listen @LISTEN@;
+        access_log @TMP@/json.log js;
+        location / { return 200 "ok"; }
+    }
+    """)
+    assert get(r.port, "/j?a=1", headers=[("User-Agent", 'say "hi" \\ there')]).status == 200
+    path = os.path.join(r.tmp, "json.log")
+    wait_for(lambda: os.path.exists(path) and open(path).read().strip(), timeout=5)
+    rec = json.loads(open(path).read().splitlines()[0])
+    assert rec == {"uri": "/j?a=1", "ua": 'say "hi" \\ there', "ref": ""}

@@ -163,6 +163,31 @@ def test_read_timeout_504(rampart, backend):
     assert len(b.requests) == 1
 
 
+def test_read_timeout_next_server_for_get_not_post(rampart, backend):
+    """proxy_next_upstream's default (error timeout): a GET that timed out
+    on one server is passed to the next; a POST that was already sent is
+    not (it is not idempotent), the client gets 504."""
+    slow = backend("slow", reply(200, None, b"late", delay=3.0))
+    fast = backend("fast")
+    r = rampart("""
+    upstream app { server @s@; server @f@; }
+    server {
+        listen @LISTEN@;
+        location / { proxy_pass http://app; proxy_read_timeout 1s; }
+    }
+    """, backends={"s": slow, "f": fast})
+    got = [get(r.port, "/g%d" % i) for i in range(2)]
+    assert all(x.status == 200 and x.text == "ok from fast" for x in got)
+    assert [q.target for q in fast.requests] == ["/g0", "/g1"]
+    posts = {"/p%d" % i: get(r.port, "/p%d" % i, method="POST", body=b"data") for i in range(4)}
+    to_slow = {q.target for q in slow.requests if q.method == "POST"}
+    to_fast = {q.target for q in fast.requests if q.method == "POST"}
+    assert not (to_slow & to_fast), "a POST was sent twice"
+    assert to_slow, "no POST reached the slow server"
+    for target, resp in posts.items():
+        assert resp.status == (504 if target in to_slow else 200)
+
+
 def test_connect_timeout_504(rampart):
     """A listening socket whose accept queue is full never completes the
     handshake for new connections: connect times out."""
