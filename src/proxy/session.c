@@ -690,9 +690,10 @@ static void route_path(rp_req_t *r, rp_str_t path)
     r->lc = r->loc ? &r->loc->conf : &r->srv->conf;
 }
 
-static void do_return(rp_req_t *r)
+/* `lc` holds the return: the server's own when the server has one (it runs
+ * before any location in nginx, so it wins), else the location's. */
+static void do_return(rp_req_t *r, const rp_loc_conf_t *lc)
 {
-    const rp_loc_conf_t *lc = r->lc;
     int code = r->status ? r->status : lc->return_code;
     rp_str_t text = RP_NULL_STR;
     if (lc->return_text && rp_tpl_eval(lc->return_text, rp_req_var, r, &r->arena, &text) != RP_OK) {
@@ -883,10 +884,12 @@ static void do_static(rp_req_t *r)
 static void req_handle(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
-    if (lc->return_code) {
+    const rp_loc_conf_t *srv_ret =
+        r->srv && r->srv->conf.return_code && !r->error_page_done ? &r->srv->conf : NULL;
+    if (srv_ret || lc->return_code) {
         if (!r->body_done)
             r->keep_alive = 0; /* the body is not read: close after */
-        do_return(r);
+        do_return(r, srv_ret ? srv_ret : lc);
     } else if (lc->proxy_pass) {
         rp_proxy_start(r);
     } else {

@@ -331,3 +331,20 @@ def test_static_root_index(rampart):
     assert resp.header("Content-Length") == "8"
     resp = get(r.port, "/../../etc/passwd")
     assert resp.status in (400, 404)
+
+
+def test_server_level_return_wins_over_locations(rampart):
+    """A `return` at server level runs before any location is chosen, so it
+    answers every request, whatever the locations say."""
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        return 301 https://example.com$request_uri;
+        location / { return 200 "location"; }
+        location /api/ { return 404; }
+    }
+    """)
+    for target in ("/", "/api/x?y=1"):
+        resp = get(r.port, target)
+        assert resp.status == 301
+        assert resp.header("Location") == "https://example.com" + target
