@@ -370,6 +370,15 @@ mark_down() { is_down "$1" || DOWN="$DOWN $1"; }
 # ---------------------------------------------------------------------------
 # Scenario (4): idle connections, on freshly started proxies.
 
+# tell FD: one line to the idle client. Coprocess descriptors do not exist in
+# subshells, so the write happens here, with SIGPIPE ignored for the moment
+# in case the client has exited.
+tell() {
+    trap '' PIPE
+    { echo go 1>&"$1"; } 2>/dev/null
+    trap - PIPE
+}
+
 idle_test() {
     local t=$1 pid port line rss0 rss1 rss2 fd0 k bad i
     pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
@@ -379,7 +388,7 @@ idle_test() {
     if read -r -t 60 line <&"$rd" && [ "$line" = warm ]; then
         sleep 0.5
         rss0=$(rss_kb "$pid"); fd0=$(fd_count "$pid")
-        (echo go 1>&"$wr") 2>/dev/null
+        tell "$wr"
         if read -r -t 120 line <&"$rd" && [ "${line%% *}" = open ]; then
             k=${line#open }
             # connected != accepted: wait until the proxy holds the sockets
@@ -397,7 +406,7 @@ idle_test() {
                 note "$t: idle test: the proxy holds $held of $k silent connections after 10 s"
                 record "$t" idle_silent bytes_per_conn failed
             fi
-            (echo go 1>&"$wr") 2>/dev/null
+            tell "$wr"
             if read -r -t 150 line <&"$rd" && [ "${line%% *}" = "done" ]; then
                 read -r _ _ bad <<<"$line"
                 sleep 0.5
@@ -423,7 +432,7 @@ idle_test() {
         record "$t" idle_silent bytes_per_conn failed
         record "$t" idle_ka bytes_per_conn failed
     fi
-    (echo go 1>&"$wr") 2>/dev/null  # subshell: SIGPIPE if the client is gone
+    tell "$wr"
     { exec {wr}>&-; } 2>/dev/null  # EOF tells the client to quit
     stop_pid "$cpid" "$cpid" 10 >/dev/null
     if ! alive "$pid"; then

@@ -120,6 +120,11 @@ static int drop_privileges(const rp_conf_t *conf)
     gid_t gid = pw->pw_gid;
     if (conf->group) {
         struct group *gr = getgrnam(conf->group);
+        if (!gr && strcmp(conf->group, conf->user) == 0) {
+            /* `user name;` without a group: the user's own primary group
+             * (Debian has no "nobody" group, only "nogroup") */
+            gr = getgrgid(pw->pw_gid);
+        }
         if (!gr) {
             rp_log_error(RP_LOG_EMERG, "getgrnam(\"%s\") failed", conf->group);
             return RP_ERROR;
@@ -159,8 +164,11 @@ static void daemonize(void)
     setsid();
     int fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
+        /* the error log keeps its own descriptor (a dup when it is
+         * stderr), so the standard ones can all go */
         dup2(fd, 0);
         dup2(fd, 1);
+        dup2(fd, 2);
         if (fd > 2)
             close(fd);
     }

@@ -78,7 +78,10 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     c->io.cb = conn_io;
     c->io.data = c;
     c->w = w;
-    c->conf = w->gen->conf;
+    /* the listen entry and the generation must match: an accept event of
+     * the previous generation can still arrive in the batch that swapped
+     * generations */
+    c->conf = wl->conf;
     rp_conf_ref(c->conf);
     c->ls = wl->ls;
     c->id = ++w->conn_seq;

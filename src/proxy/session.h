@@ -35,6 +35,7 @@ typedef struct rp_upconn_s rp_upconn_t;
 typedef struct {
     int fd;
     rp_io_t io;
+    rp_conf_t *conf;      /* the generation ls belongs to */
     const rp_listen_t *ls;
     rp_worker_t *w;
     int paused; /* EMFILE back-off */

@@ -139,6 +139,7 @@ static rp_wgen_t *make_wgen(rp_conf_t *conf, rp_worker_t *w)
     for (size_t i = 0; i < conf->nlistens; i++) {
         rp_wlisten_t *wl = &g->listens[g->nlistens++];
         wl->ls = &conf->listens[i];
+        wl->conf = conf;
         wl->w = w;
         wl->fd = -1;
         for (size_t j = 0; j < nlsocks; j++)
