@@ -91,6 +91,7 @@ fuzz: fuzz-build
 	done
 
 test: deps-test
+	$(MAKE) format-check
 	$(MAKE) rampart
 	$(MAKE) unit
 	$(MAKE) e2e
@@ -104,11 +105,13 @@ bench: rampart
 	@scripts/deps.sh bench
 	bench/run.sh
 
+FORMAT_FILES = $(SRC) $(wildcard src/*/*.h) $(MAIN) $(UNIT_SRC) $(FUZZ_SRC)
+
 format:
-	clang-format -i $(SRC) $(wildcard src/*/*.h) $(MAIN)
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(SRC) $(wildcard src/*/*.h)
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files clean"
 
 clean:
 	rm -rf build build-asan build-fuzz rampart

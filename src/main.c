@@ -214,8 +214,10 @@ int main(int argc, char **argv)
                 const char *val = p[1] ? p + 1 : (i + 1 < argc ? argv[++i] : NULL);
                 if (!val) {
                     fprintf(stderr, "rampart: option \"-%c\" requires %s\n", *p,
-                            *p == 'p' ? "directory name" : *p == 'c' ? "file name"
-                                                      : *p == 's' ? "parameter" : "parameter");
+                            *p == 'p'   ? "directory name"
+                            : *p == 'c' ? "file name"
+                            : *p == 's' ? "parameter"
+                                        : "parameter");
                     return 1;
                 }
                 if (*p == 'p')
@@ -269,7 +271,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (conf->worker_rlimit_nofile > 0) {
-        struct rlimit rl = {(rlim_t)conf->worker_rlimit_nofile, (rlim_t)conf->worker_rlimit_nofile};
+        struct rlimit rl = { (rlim_t)conf->worker_rlimit_nofile,
+                             (rlim_t)conf->worker_rlimit_nofile };
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
             fprintf(stderr, "rampart: [alert] setrlimit(RLIMIT_NOFILE, %lld) failed (%d: %s)\n",
                     (long long)conf->worker_rlimit_nofile, errno, strerror(errno));
@@ -331,8 +334,9 @@ int main(int argc, char **argv)
                 break;
             }
             if (nc->worker_processes != conf->worker_processes)
-                rp_log_error(RP_LOG_WARN, "\"worker_processes\" changes need a restart; "
-                                          "keeping %d",
+                rp_log_error(RP_LOG_WARN,
+                             "\"worker_processes\" changes need a restart; "
+                             "keeping %d",
                              conf->worker_processes);
             if (rp_workers_prepare(nc, rp_nworkers, err, sizeof(err)) != RP_OK) {
                 rp_log_error(RP_LOG_EMERG, "%s", err);

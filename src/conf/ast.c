@@ -110,7 +110,10 @@ static int tok_put(parser_t *ps, char c)
     return RP_OK;
 }
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /* Describes a character for an `unexpected "x"` message without putting
  * control bytes into logs. */
@@ -360,8 +363,8 @@ static int make_node(parser_t *ps, const argvec_t *av, const char *file, int lin
 static int needs_block(const char *name, const char *parent)
 {
     static const char *const blocks[] = {
-        "http", "events", "stream", "location", "upstream", "map",
-        "types", "if", "limit_except", "geo", "split_clients",
+        "http",  "events", "stream",       "location", "upstream",      "map",
+        "types", "if",     "limit_except", "geo",      "split_clients",
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(blocks); i++)
         if (strcmp(name, blocks[i]) == 0)
@@ -430,7 +433,7 @@ static char *read_file(const char *path, size_t *len, const char **what)
     close(fd);
     *len = n;
     return buf;
-fail: {
+fail : {
     int e = errno;
     close(fd);
     errno = e;
@@ -450,7 +453,7 @@ static int parse_included(parser_t *ps, const src_t *from, int line, const char 
         int e = errno;
         return fail(ps, from->file, line, "%s \"%s\" failed (%d: %s)", what, path, e, strerror(e));
     }
-    src_t s = {text, text + len, rp_arena_strdup(ps->arena, path), 1, from->include_depth + 1};
+    src_t s = { text, text + len, rp_arena_strdup(ps->arena, path), 1, from->include_depth + 1 };
     int rc;
     if (!s.file)
         rc = fail_oom(ps, from);
@@ -466,8 +469,7 @@ static int do_include(parser_t *ps, const src_t *s, int line, const rp_conf_node
     if (node->nargs != 1)
         return fail(ps, s->file, line, "invalid number of arguments in \"include\" directive");
     if (s->include_depth >= RP_CONF_MAX_INCLUDE_DEPTH)
-        return fail(ps, s->file, line,
-                    "includes nested deeper than %d levels (include loop?)",
+        return fail(ps, s->file, line, "includes nested deeper than %d levels (include loop?)",
                     RP_CONF_MAX_INCLUDE_DEPTH);
     const char *arg = node->args[0];
     if (arg[0] == '\0')
@@ -519,7 +521,7 @@ static int do_include(parser_t *ps, const src_t *s, int line, const rp_conf_node
  * enclosing block directive (NULL at top level). */
 static int parse_body(parser_t *ps, src_t *s, nodevec_t *out, int in_block, const char *parent)
 {
-    argvec_t av = {0};
+    argvec_t av = { 0 };
     int dline = 0, rc = RP_ERROR;
     for (;;) {
         int quoted, tline;
@@ -585,7 +587,7 @@ static int parse_body(parser_t *ps, src_t *s, nodevec_t *out, int in_block, cons
                      RP_CONF_MAX_BLOCK_DEPTH);
                 goto done;
             }
-            nodevec_t kids = {0};
+            nodevec_t kids = { 0 };
             ps->block_depth++;
             int brc = parse_body(ps, s, &kids, 1, node.name);
             ps->block_depth--;
@@ -629,14 +631,14 @@ static int parse_main(const char *name, const char *text, size_t len, rp_conf_tr
     rp_arena_init(a, 16384);
     tree->priv = a;
 
-    parser_t ps = {.arena = a, .err = err, .errlen = errlen};
+    parser_t ps = { .arena = a, .err = err, .errlen = errlen };
     if (!name)
         name = "(string)";
     const char *slash = strrchr(name, '/');
     char *base = slash ? rp_arena_strndup(a, name, slash == name ? 1 : (size_t)(slash - name))
                        : rp_arena_strdup(a, "");
-    src_t s = {text, text + len, rp_arena_strdup(a, name), 1, 0};
-    nodevec_t top = {0};
+    src_t s = { text, text + len, rp_arena_strdup(a, name), 1, 0 };
+    nodevec_t top = { 0 };
     int rc;
     char *rootname = rp_arena_strdup(a, "");
     if (!base || !s.file || !rootname) {

@@ -16,13 +16,13 @@
 typedef struct rp_conf_node_s rp_conf_node_t;
 
 struct rp_conf_node_s {
-    char *name;          /* directive name */
-    char **args;         /* nargs NUL-terminated strings, quotes removed */
+    char *name;            /* directive name */
+    char **args;           /* nargs NUL-terminated strings, quotes removed */
     unsigned char *quoted; /* quoted[i] != 0 when args[i] was quoted */
     size_t nargs;
-    const char *file;    /* owned by the tree; shared by nodes of one file */
-    int line;            /* line of the directive name */
-    int is_block;        /* 1 when followed by { ... } */
+    const char *file;         /* owned by the tree; shared by nodes of one file */
+    int line;                 /* line of the directive name */
+    int is_block;             /* 1 when followed by { ... } */
     rp_conf_node_t *children; /* block body */
     size_t nchildren;
 };

@@ -99,10 +99,23 @@ int rp__conf_parse_size(const char *s, int64_t *out)
     if (len == 0 || len >= sizeof(buf))
         return RP_ERROR;
     switch (s[len - 1]) {
-    case 'k': case 'K': scale = 1024; len--; break;
-    case 'm': case 'M': scale = 1024 * 1024; len--; break;
-    case 'g': case 'G': scale = 1024LL * 1024 * 1024; len--; break;
-    default: break;
+    case 'k':
+    case 'K':
+        scale = 1024;
+        len--;
+        break;
+    case 'm':
+    case 'M':
+        scale = 1024 * 1024;
+        len--;
+        break;
+    case 'g':
+    case 'G':
+        scale = 1024LL * 1024 * 1024;
+        len--;
+        break;
+    default:
+        break;
     }
     memcpy(buf, s, len);
     buf[len] = '\0';
@@ -118,12 +131,21 @@ int rp__conf_parse_size(const char *s, int64_t *out)
  * ("1m30" = 90 s). Result in milliseconds. */
 int rp__conf_parse_msec(const char *s, int64_t *out)
 {
-    static const struct { const char *u; int64_t ms; } units[] = {
-        {"y", 365LL * 86400000}, {"M", 30LL * 86400000}, {"w", 7LL * 86400000},
-        {"d", 86400000}, {"h", 3600000}, {"ms", 1}, {"m", 60000}, {"s", 1000},
+    static const struct {
+        const char *u;
+        int64_t ms;
+    } units[] = {
+        { "y", 365LL * 86400000 },
+        { "M", 30LL * 86400000 },
+        { "w", 7LL * 86400000 },
+        { "d", 86400000 },
+        { "h", 3600000 },
+        { "ms", 1 },
+        { "m", 60000 },
+        { "s", 1000 },
     };
     /* rank of each unit in the required order */
-    static const int rank[] = {0, 1, 2, 3, 4, 7, 5, 6};
+    static const int rank[] = { 0, 1, 2, 3, 4, 7, 5, 6 };
     int64_t total = 0;
     int last = -1;
     if (!*s)
@@ -170,11 +192,20 @@ static void *field(rp__cparse_t *p, rp__cblock_t *b, const rp__cdir_t *d)
 {
     char *base = NULL;
     switch (d->base) {
-    case RP__BASE_MAIN: base = (char *)p->conf; break;
-    case RP__BASE_LOC: base = (char *)b->loc; break;
-    case RP__BASE_SRV: base = (char *)b->srv; break;
-    case RP__BASE_UPS: base = (char *)b->ups; break;
-    default: break;
+    case RP__BASE_MAIN:
+        base = (char *)p->conf;
+        break;
+    case RP__BASE_LOC:
+        base = (char *)b->loc;
+        break;
+    case RP__BASE_SRV:
+        base = (char *)b->srv;
+        break;
+    case RP__BASE_UPS:
+        base = (char *)b->ups;
+        break;
+    default:
+        break;
     }
     RP_ASSERT(base != NULL);
     return base + d->offset;
@@ -191,9 +222,9 @@ int rp__conf_set_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     else if (strcasecmp(n->args[0], "off") == 0)
         *f = 0;
     else
-        return rp__conf_err(p, n,
-                            "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
-                            n->args[0], n->name);
+        return rp__conf_err(
+            p, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
+            n->args[0], n->name);
     return RP_OK;
 }
 
@@ -204,8 +235,7 @@ int rp__conf_set_msec(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     if (*f != RP_UNSET)
         return rp__conf_dup(p, n);
     if (rp__conf_parse_msec(n->args[0], f) != RP_OK)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     return RP_OK;
 }
 
@@ -216,20 +246,17 @@ int rp__conf_set_size(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     if (*f != RP_UNSET)
         return rp__conf_dup(p, n);
     if (rp__conf_parse_size(n->args[0], f) != RP_OK)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     return RP_OK;
 }
 
-int rp__conf_set_num(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                     const rp__cdir_t *d)
+int rp__conf_set_num(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     int64_t *f = field(p, b, d);
     if (*f != RP_UNSET)
         return rp__conf_dup(p, n);
     if (rp__conf_parse_int(n->args[0], f) != RP_OK)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     return RP_OK;
 }
 
@@ -237,7 +264,8 @@ int rp__conf_set_num(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
 
 char *rp__conf_path(rp__cparse_t *p, const char *path)
 {
-    if (path[0] == '/' || strcmp(path, "stderr") == 0 || strcmp(path, "stdout") == 0 || !p->prefix || !p->prefix[0])
+    if (path[0] == '/' || strcmp(path, "stderr") == 0 || strcmp(path, "stdout") == 0 ||
+        !p->prefix || !p->prefix[0])
         return rp_arena_strdup(p->a, path);
     size_t pl = strlen(p->prefix), l = strlen(path);
     char *r = rp_arena_alloc(p->a, pl + l + 1);
@@ -263,16 +291,69 @@ rp_tpl_t *rp__conf_tpl(rp__cparse_t *p, const rp_conf_node_t *n, const char *tex
 /* A trailing '*' matches any suffix. Kept in one place so that enabling a
  * capability is deleting its line here and adding table rows. */
 static const char *const not_yet[] = {
-    "ssl*", "proxy_ssl*", "http2*", "http3*", "quic*", "grpc_*", "proxy_cache*",
-    "proxy_store*", "proxy_temp_path", "proxy_max_temp_file_size", "proxy_next_upstream*",
-    "proxy_redirect", "proxy_cookie_*", "proxy_ignore_headers", "proxy_method",
-    "proxy_pass_request_*", "proxy_bind", "proxy_limit_rate", "proxy_socket_keepalive",
-    "proxy_ignore_client_abort", "gzip*", "gunzip*", "brotli*", "zstd*", "health_check*",
-    "zone", "state", "limit_req*", "limit_conn*", "limit_rate*", "limit_except", "resolver*",
-    "hash", "ip_hash", "least_conn", "least_time", "random", "sticky*", "queue", "ntlm", "api",
-    "status_zone", "auth_basic*", "auth_request*", "allow", "deny", "satisfy", "rewrite*", "if",
-    "set", "break", "try_files", "sub_filter*", "real_ip_*", "set_real_ip_from",
-    "stream", "mail", "uwsgi_*", "fastcgi_*", "scgi_*", "ssi*", "expires", "etag",
+    "ssl*",
+    "proxy_ssl*",
+    "http2*",
+    "http3*",
+    "quic*",
+    "grpc_*",
+    "proxy_cache*",
+    "proxy_store*",
+    "proxy_temp_path",
+    "proxy_max_temp_file_size",
+    "proxy_next_upstream*",
+    "proxy_redirect",
+    "proxy_cookie_*",
+    "proxy_ignore_headers",
+    "proxy_method",
+    "proxy_pass_request_*",
+    "proxy_bind",
+    "proxy_limit_rate",
+    "proxy_socket_keepalive",
+    "proxy_ignore_client_abort",
+    "gzip*",
+    "gunzip*",
+    "brotli*",
+    "zstd*",
+    "health_check*",
+    "zone",
+    "state",
+    "limit_req*",
+    "limit_conn*",
+    "limit_rate*",
+    "limit_except",
+    "resolver*",
+    "hash",
+    "ip_hash",
+    "least_conn",
+    "least_time",
+    "random",
+    "sticky*",
+    "queue",
+    "ntlm",
+    "api",
+    "status_zone",
+    "auth_basic*",
+    "auth_request*",
+    "allow",
+    "deny",
+    "satisfy",
+    "rewrite*",
+    "if",
+    "set",
+    "break",
+    "try_files",
+    "sub_filter*",
+    "real_ip_*",
+    "set_real_ip_from",
+    "stream",
+    "mail",
+    "uwsgi_*",
+    "fastcgi_*",
+    "scgi_*",
+    "ssi*",
+    "expires",
+    "etag",
 };
 
 static int not_supported(const char *name)
@@ -366,8 +447,7 @@ static int set_worker_processes(rp__cparse_t *p, const rp_conf_node_t *n, rp__cb
     }
     int64_t v;
     if (rp__conf_parse_int(n->args[0], &v) != RP_OK || v < 1 || v > 1024)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     p->conf->worker_processes = (int)v;
     return RP_OK;
 }
@@ -379,8 +459,7 @@ static int set_worker_connections(rp__cparse_t *p, const rp_conf_node_t *n, rp__
         return rp__conf_dup(p, n);
     int64_t v;
     if (rp__conf_parse_int(n->args[0], &v) != RP_OK || v < 1 || v > 1048576)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     p->conf->worker_connections = (int)v;
     p->conf->worker_connections_set = 1;
     return RP_OK;
@@ -393,14 +472,12 @@ static int set_rlimit_nofile(rp__cparse_t *p, const rp_conf_node_t *n, rp__cbloc
         return rp__conf_dup(p, n);
     int64_t v;
     if (rp__conf_parse_int(n->args[0], &v) != RP_OK || v < 1 || v > INT_MAX)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     p->conf->worker_rlimit_nofile = v;
     return RP_OK;
 }
 
-static int set_pid(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                   const rp__cdir_t *d)
+static int set_pid(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     static char off_marker;
     if (p->conf->pid_path)
@@ -413,8 +490,7 @@ static int set_pid(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     return p->conf->pid_path ? RP_OK : rp__conf_oom(p, n);
 }
 
-static int set_user(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                    const rp__cdir_t *d)
+static int set_user(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     if (p->conf->user)
         return rp__conf_dup(p, n);
@@ -424,8 +500,8 @@ static int set_user(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     return p->conf->user && p->conf->group ? RP_OK : rp__conf_oom(p, n);
 }
 
-static const char *const level_names[] = {"emerg", "alert", "crit", "error",
-                                          "warn", "notice", "info", "debug"};
+static const char *const level_names[] = { "emerg", "alert",  "crit", "error",
+                                           "warn",  "notice", "info", "debug" };
 
 static int set_error_log(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                          const rp__cdir_t *d)
@@ -460,12 +536,11 @@ static int set_events(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     if (p->events_seen)
         return rp__conf_err(p, n, "\"events\" directive is duplicate");
     p->events_seen = 1;
-    rp__cblock_t eb = {.ctx = RP__CTX_EVENTS};
+    rp__cblock_t eb = { .ctx = RP__CTX_EVENTS };
     return rp__conf_block(p, n, &eb);
 }
 
-static int set_use(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                   const rp__cdir_t *d)
+static int set_use(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     if (strcmp(n->args[0], "epoll") != 0)
         return rp__conf_err(p, n, "invalid event type \"%s\"", n->args[0]);
@@ -478,9 +553,9 @@ static int set_noop_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t 
     /* multi_accept / accept_mutex: rampart gives every worker its own
      * SO_REUSEPORT socket, so there is nothing to tune; values validated. */
     if (strcmp(n->args[0], "on") != 0 && strcmp(n->args[0], "off") != 0)
-        return rp__conf_err(p, n,
-                            "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
-                            n->args[0], n->name);
+        return rp__conf_err(
+            p, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
+            n->args[0], n->name);
     return RP_OK;
 }
 
@@ -493,20 +568,20 @@ static int set_include(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b
 #define MAINOFF(f) RP__BASE_MAIN, offsetof(rp_conf_t, f)
 
 const rp__cdir_t rp__conf_main_dirs[] = {
-    {"worker_processes", RP__CTX_MAIN, RP__TAKE1, set_worker_processes, 0, 0},
-    {"worker_rlimit_nofile", RP__CTX_MAIN, RP__TAKE1, set_rlimit_nofile, 0, 0},
-    {"pid", RP__CTX_MAIN, RP__TAKE1, set_pid, 0, 0},
-    {"user", RP__CTX_MAIN, RP__TAKE12, set_user, 0, 0},
-    {"daemon", RP__CTX_MAIN, RP__TAKE1, rp__conf_set_flag, MAINOFF(daemon)},
-    {"error_log", RP__CTX_MAIN | RP__CTX_HSL, RP__TAKE12, set_error_log, 0, 0},
-    {"include", RP__CTX_MAIN | RP__CTX_EVENTS | RP__CTX_HSL | RP__CTX_UPS, RP__TAKE1,
-     set_include, 0, 0},
-    {"events", RP__CTX_MAIN, RP__NOARGS | RP__BLOCK, set_events, 0, 0},
-    {"worker_connections", RP__CTX_EVENTS, RP__TAKE1, set_worker_connections, 0, 0},
-    {"use", RP__CTX_EVENTS, RP__TAKE1, set_use, 0, 0},
-    {"multi_accept", RP__CTX_EVENTS, RP__TAKE1, set_noop_flag, 0, 0},
-    {"accept_mutex", RP__CTX_EVENTS, RP__TAKE1, set_noop_flag, 0, 0},
-    {NULL, 0, 0, NULL, 0, 0},
+    { "worker_processes", RP__CTX_MAIN, RP__TAKE1, set_worker_processes, 0, 0 },
+    { "worker_rlimit_nofile", RP__CTX_MAIN, RP__TAKE1, set_rlimit_nofile, 0, 0 },
+    { "pid", RP__CTX_MAIN, RP__TAKE1, set_pid, 0, 0 },
+    { "user", RP__CTX_MAIN, RP__TAKE12, set_user, 0, 0 },
+    { "daemon", RP__CTX_MAIN, RP__TAKE1, rp__conf_set_flag, MAINOFF(daemon) },
+    { "error_log", RP__CTX_MAIN | RP__CTX_HSL, RP__TAKE12, set_error_log, 0, 0 },
+    { "include", RP__CTX_MAIN | RP__CTX_EVENTS | RP__CTX_HSL | RP__CTX_UPS, RP__TAKE1, set_include,
+      0, 0 },
+    { "events", RP__CTX_MAIN, RP__NOARGS | RP__BLOCK, set_events, 0, 0 },
+    { "worker_connections", RP__CTX_EVENTS, RP__TAKE1, set_worker_connections, 0, 0 },
+    { "use", RP__CTX_EVENTS, RP__TAKE1, set_use, 0, 0 },
+    { "multi_accept", RP__CTX_EVENTS, RP__TAKE1, set_noop_flag, 0, 0 },
+    { "accept_mutex", RP__CTX_EVENTS, RP__TAKE1, set_noop_flag, 0, 0 },
+    { NULL, 0, 0, NULL, 0, 0 },
 };
 
 /* ---- loading ---- */
@@ -538,11 +613,11 @@ static int run_main(rp__cparse_t *p, const rp_conf_node_t *root)
         else if (is_http_only(root->children[i].name))
             fragment = 1;
     }
-    rp__cblock_t mb = {.ctx = RP__CTX_MAIN};
+    rp__cblock_t mb = { .ctx = RP__CTX_MAIN };
     if (has_http || !fragment)
         return rp__conf_block(p, root, &mb);
 
-    rp_conf_node_t http = {0};
+    rp_conf_node_t http = { 0 };
     http.name = "http";
     http.is_block = 1;
     http.file = root->nchildren ? root->children[0].file : "";
@@ -637,7 +712,7 @@ rp_conf_t *rp_conf_load(const char *path, const char *prefix, const char *direct
     c->daemon = RP_UNSET;
     c->error_log_level = RP_LOG_ERR;
 
-    rp__cparse_t p = {0};
+    rp__cparse_t p = { 0 };
     p.conf = c;
     p.a = &c->arena;
     p.flags = flags;
@@ -646,7 +721,7 @@ rp_conf_t *rp_conf_load(const char *path, const char *prefix, const char *direct
     c->prefix = rp_arena_strdup(p.a, prefix ? prefix : "");
     p.prefix = c->prefix;
 
-    rp_conf_tree_t gtree = {0}, tree = {0};
+    rp_conf_tree_t gtree = { 0 }, tree = { 0 };
     int have_g = 0, have_tree = 0, rc = RP_ERROR;
 
     /* a relative -c path is relative to the prefix, as in nginx */
@@ -661,7 +736,7 @@ rp_conf_t *rp_conf_load(const char *path, const char *prefix, const char *direct
                                  errlen) != 0)
             goto done;
         have_g = 1;
-        rp__cblock_t mb = {.ctx = RP__CTX_MAIN};
+        rp__cblock_t mb = { .ctx = RP__CTX_MAIN };
         if (rp__conf_block(&p, &gtree.root, &mb) != RP_OK)
             goto done;
     }
@@ -753,7 +828,7 @@ int rp_conf_dump(const char *path, const char *prefix, FILE *out)
         snprintf(file, sizeof(file), "%s%s", prefix, path);
     else
         snprintf(file, sizeof(file), "%s", path);
-    rp_conf_tree_t tree = {0};
+    rp_conf_tree_t tree = { 0 };
     char err[512];
     if (rp_conf_parse_file(file, &tree, err, sizeof(err)) != 0) {
         dump_file(file, out);

@@ -34,24 +34,24 @@ typedef struct {
 /* ---- upstreams ---- */
 
 typedef struct {
-    char *name;        /* as written: "backend1.example.com:8080" */
+    char *name; /* as written: "backend1.example.com:8080" */
     rp_sockaddr_t addr;
-    int weight;        /* >= 1 */
+    int weight; /* >= 1 */
 } rp_upstream_server_t;
 
 typedef struct {
-    char *name;                   /* upstream name, or "host:port" for an
-                                     implicit upstream made by proxy_pass */
+    char *name;                    /* upstream name, or "host:port" for an
+                                      implicit upstream made by proxy_pass */
     rp_upstream_server_t *servers; /* every resolved address is one server */
     size_t nservers;
-    int keepalive;                /* idle connections kept per worker (default 32) */
-    int64_t keepalive_timeout;    /* ms, default 60000 */
-    int64_t keepalive_requests;   /* default 1000 */
-    int implicit;                 /* made from proxy_pass http://host:port */
-    int64_t *rr_current;          /* smooth WRR state shared by the workers
-                                     (nservers entries), set up by the worker
-                                     layer when the generation is activated */
-    int rr_lock;                  /* spin lock guarding rr_current */
+    int keepalive;              /* idle connections kept per worker (default 32) */
+    int64_t keepalive_timeout;  /* ms, default 60000 */
+    int64_t keepalive_requests; /* default 1000 */
+    int implicit;               /* made from proxy_pass http://host:port */
+    int64_t *rr_current;        /* smooth WRR state shared by the workers
+                                   (nservers entries), set up by the worker
+                                   layer when the generation is activated */
+    int rr_lock;                /* spin lock guarding rr_current */
     const char *file;
     int line;
 } rp_upstream_t;
@@ -72,9 +72,9 @@ typedef struct {
 typedef struct {
     int *codes;
     size_t ncodes;
-    int response;   /* "=NNN": answer with NNN; 0: keep the original status;
-                       -1: "=" alone (status of the error page handler) */
-    rp_tpl_t *uri;  /* "/50x.html", "@named" or "http://..." (redirect) */
+    int response;  /* "=NNN": answer with NNN; 0: keep the original status;
+                      -1: "=" alone (status of the error page handler) */
+    rp_tpl_t *uri; /* "/50x.html", "@named" or "http://..." (redirect) */
 } rp_error_page_t;
 
 typedef struct {
@@ -98,29 +98,29 @@ typedef struct rp_log_format_s {
 
 typedef struct {
     rp_upstream_t *upstream;
-    int has_uri;     /* proxy_pass http://host/uri: replace matched prefix */
-    rp_str_t uri;    /* the uri part ("/" or "/api/") when has_uri */
-    rp_str_t host;   /* $proxy_host: "host:port" as written, or upstream
-                        name; ":80" omitted */
-    rp_str_t port;   /* $proxy_port */
+    int has_uri;   /* proxy_pass http://host/uri: replace matched prefix */
+    rp_str_t uri;  /* the uri part ("/" or "/api/") when has_uri */
+    rp_str_t host; /* $proxy_host: "host:port" as written, or upstream
+                      name; ":80" omitted */
+    rp_str_t port; /* $proxy_port */
 } rp_proxy_pass_t;
 
 typedef struct {
     /* content handlers, at most one of return / proxy_pass / static */
-    int return_code;          /* 0 when no `return` */
-    rp_tpl_t *return_text;    /* body, or Location for 301/302/303/307/308 */
+    int return_code;       /* 0 when no `return` */
+    rp_tpl_t *return_text; /* body, or Location for 301/302/303/307/308 */
     rp_proxy_pass_t *proxy_pass;
-    rp_tpl_t *root;           /* `root` (default "html" under the prefix);
-                                 the same pointer as alias when alias is set,
-                                 so it stays the $document_root value */
-    rp_tpl_t *alias;          /* NULL unless `alias`; replaces the location prefix.
-                                 Inherited as nginx does: a nested location that
-                                 sets neither root nor alias keeps the parent's
-                                 alias and alias_len */
-    size_t alias_len;         /* with alias: bytes of the URI it replaces (the
-                                 name length of the location that wrote it), so
-                                 file path = alias + uri[alias_len..] */
-    rp_str_t *index;          /* `index` names, default {"index.html"} */
+    rp_tpl_t *root;   /* `root` (default "html" under the prefix);
+                         the same pointer as alias when alias is set,
+                         so it stays the $document_root value */
+    rp_tpl_t *alias;  /* NULL unless `alias`; replaces the location prefix.
+                         Inherited as nginx does: a nested location that
+                         sets neither root nor alias keeps the parent's
+                         alias and alias_len */
+    size_t alias_len; /* with alias: bytes of the URI it replaces (the
+                         name length of the location that wrote it), so
+                         file path = alias + uri[alias_len..] */
+    rp_str_t *index;  /* `index` names, default {"index.html"} */
     size_t nindex;
 
     rp_error_page_t *error_pages;
@@ -138,7 +138,7 @@ typedef struct {
     size_t nproxy_hide_headers;
     rp_str_t *proxy_pass_headers; /* lower-case */
     size_t nproxy_pass_headers;
-    int proxy_http_version;       /* 10 or 11, default 11 */
+    int proxy_http_version;        /* 10 or 11, default 11 */
     int64_t proxy_connect_timeout; /* default 60000 */
     int64_t proxy_read_timeout;    /* default 60000 */
     int64_t proxy_send_timeout;    /* default 60000 */
@@ -167,47 +167,47 @@ typedef struct {
                                       built-in table when no level has one.
                                       Look up with rp_mime_type(). */
 
-    rp_access_log_t *access_logs;  /* none = access_log off */
+    rp_access_log_t *access_logs; /* none = access_log off */
     size_t naccess_logs;
 } rp_loc_conf_t;
 
 enum rp_loc_match {
-    RP_LOC_PREFIX = 0,  /* location /path */
-    RP_LOC_EXACT,       /* location = /path */
+    RP_LOC_PREFIX = 0,     /* location /path */
+    RP_LOC_EXACT,          /* location = /path */
     RP_LOC_PREFIX_NOREGEX, /* location ^~ /path */
-    RP_LOC_REGEX,       /* location ~ re */
-    RP_LOC_REGEX_ICASE, /* location ~* re */
-    RP_LOC_NAMED,       /* location @name */
+    RP_LOC_REGEX,          /* location ~ re */
+    RP_LOC_REGEX_ICASE,    /* location ~* re */
+    RP_LOC_NAMED,          /* location @name */
 };
 
 struct rp_location_s {
-    int match;           /* enum rp_loc_match */
-    rp_str_t name;       /* prefix, exact path, regex source or @name */
-    void *re;            /* pcre2_code * for regex locations */
-    rp_location_t *parent; /* NULL at server level */
+    int match;                /* enum rp_loc_match */
+    rp_str_t name;            /* prefix, exact path, regex source or @name */
+    void *re;                 /* pcre2_code * for regex locations */
+    rp_location_t *parent;    /* NULL at server level */
     rp_location_t **children; /* nested, in config order */
     size_t nchildren;
     const char *file;
     int line;
-    rp_loc_conf_t conf;  /* merged */
+    rp_loc_conf_t conf; /* merged */
 };
 
 /* ---- servers and listening ---- */
 
 enum rp_name_kind {
-    RP_NAME_EXACT = 0,    /* example.com */
-    RP_NAME_WILD_START,   /* *.example.com (stored without "*": ".example.com") */
-    RP_NAME_WILD_END,     /* www.example.* (stored without "*": "www.example.") */
-    RP_NAME_DOT,          /* .example.com: matches example.com and *.example.com
-                             (stored with its leading dot: ".example.com") */
-    RP_NAME_REGEX,        /* ~^www\d+\.example\.com$ (stored without "~",
-                             compiled caseless as nginx does) */
+    RP_NAME_EXACT = 0,  /* example.com */
+    RP_NAME_WILD_START, /* *.example.com (stored without "*": ".example.com") */
+    RP_NAME_WILD_END,   /* www.example.* (stored without "*": "www.example.") */
+    RP_NAME_DOT,        /* .example.com: matches example.com and *.example.com
+                           (stored with its leading dot: ".example.com") */
+    RP_NAME_REGEX,      /* ~^www\d+\.example\.com$ (stored without "~",
+                           compiled caseless as nginx does) */
 };
 
 typedef struct {
-    int kind;     /* enum rp_name_kind */
+    int kind;      /* enum rp_name_kind */
     rp_str_t name; /* lower-case; pattern text for regex */
-    void *re;     /* pcre2_code * */
+    void *re;      /* pcre2_code * */
 } rp_server_name_t;
 
 struct rp_server_s {
@@ -217,13 +217,13 @@ struct rp_server_s {
     size_t nlocations;
     rp_location_t **named_locations;
     size_t nnamed_locations;
-    rp_loc_conf_t conf;      /* server-level merged settings (used when no
-                                location matches) */
+    rp_loc_conf_t conf; /* server-level merged settings (used when no
+                           location matches) */
     /* client request head limits (server level in nginx) */
-    int64_t client_header_buffer_size;   /* default 1024 */
-    int large_client_header_buffers_num; /* default 4 */
+    int64_t client_header_buffer_size;        /* default 1024 */
+    int large_client_header_buffers_num;      /* default 4 */
     int64_t large_client_header_buffers_size; /* default 8192 */
-    int64_t client_header_timeout;       /* default 60000 */
+    int64_t client_header_timeout;            /* default 60000 */
     const char *file;
     int line;
 };
@@ -231,9 +231,9 @@ struct rp_server_s {
 /* One listening address and the servers that listen on it. */
 typedef struct {
     rp_sockaddr_t addr;
-    int backlog;        /* default 511 */
-    int reuseport;      /* always used per worker; flag kept for -T output */
-    int ipv6only;       /* default 1 for [::] */
+    int backlog;                 /* default 511 */
+    int reuseport;               /* always used per worker; flag kept for -T output */
+    int ipv6only;                /* default 1 for [::] */
     rp_server_t *default_server; /* `default_server`, else first one */
     rp_server_t **servers;
     size_t nservers;
@@ -254,23 +254,23 @@ enum rp_log_level {
 
 struct rp_conf_s {
     rp_arena_t arena;
-    int refs;             /* atomic; see rp_conf_ref / rp_conf_unref */
+    int refs; /* atomic; see rp_conf_ref / rp_conf_unref */
     unsigned long generation;
-    char *file;           /* main config file */
-    char *prefix;         /* -p prefix, ends with '/' */
+    char *file;   /* main config file */
+    char *prefix; /* -p prefix, ends with '/' */
 
     /* main context */
-    int worker_processes;        /* resolved: "auto" = online CPUs */
-    int worker_connections;      /* default 1024... sized from RLIMIT_NOFILE
-                                    when not set: see docs/configuration.md */
+    int worker_processes;   /* resolved: "auto" = online CPUs */
+    int worker_connections; /* default 1024... sized from RLIMIT_NOFILE
+                               when not set: see docs/configuration.md */
     int worker_connections_set;
     int64_t worker_rlimit_nofile; /* 0 = not set */
-    char *pid_path;              /* default "<prefix>logs/rampart.pid"; NULL if "off" */
-    char *user;                  /* NULL = don't switch */
+    char *pid_path;               /* default "<prefix>logs/rampart.pid"; NULL if "off" */
+    char *user;                   /* NULL = don't switch */
     char *group;
-    int daemon;                  /* default 1, as nginx */
-    char *error_log_path;        /* default "<prefix>logs/error.log"; "stderr" ok */
-    int error_log_level;         /* default RP_LOG_ERR */
+    int daemon;           /* default 1, as nginx */
+    char *error_log_path; /* default "<prefix>logs/error.log"; "stderr" ok */
+    int error_log_level;  /* default RP_LOG_ERR */
 
     /* http */
     int has_http;
@@ -278,13 +278,13 @@ struct rp_conf_s {
     size_t nlistens;
     rp_server_t **servers;
     size_t nservers;
-    rp_upstream_t **upstreams;   /* named and implicit */
+    rp_upstream_t **upstreams; /* named and implicit */
     size_t nupstreams;
     rp_map_t **maps;
     size_t nmaps;
     rp_log_format_t **log_formats; /* "combined" first */
     size_t nlog_formats;
-    rp_log_file_t **log_files;   /* every file opened by this generation */
+    rp_log_file_t **log_files; /* every file opened by this generation */
     size_t nlog_files;
 };
 

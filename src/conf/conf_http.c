@@ -196,8 +196,8 @@ static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv
 
 /* Listen parameters of later capabilities: rejected by name, not as typos. */
 static const char *const listen_not_yet[] = {
-    "ssl", "http2", "quic", "proxy_protocol", "deferred", "fastopen", "so_keepalive",
-    "rcvbuf", "sndbuf", "accept_filter", "setfib",
+    "ssl",          "http2",  "quic",   "proxy_protocol", "deferred", "fastopen",
+    "so_keepalive", "rcvbuf", "sndbuf", "accept_filter",  "setfib",
 };
 
 static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -258,13 +258,13 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
 
     b->srv_has_listen = 1;
     if (host[0] == '\0' || strcmp(host, "*") == 0) {
-        struct sockaddr_in sin = {0};
+        struct sockaddr_in sin = { 0 };
         sin.sin_family = AF_INET;
         sin.sin_port = htons((uint16_t)port);
         return add_listen(p, n, b->srv, (struct sockaddr *)&sin, sizeof(sin), def, opts,
                           (int)backlog, reuseport, ipv6only == 1);
     }
-    struct addrinfo hints = {0}, *res = NULL;
+    struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -278,7 +278,8 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         /* one name resolving to the same address twice binds it once */
         int seen = 0;
         for (struct addrinfo *x = res; x != ai; x = x->ai_next)
-            if (x->ai_addrlen == ai->ai_addrlen && memcmp(x->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+            if (x->ai_addrlen == ai->ai_addrlen &&
+                memcmp(x->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
                 seen = 1;
         if (!seen)
             rc = add_listen(p, n, b->srv, ai->ai_addr, ai->ai_addrlen, def, opts, (int)backlog,
@@ -351,13 +352,13 @@ static int set_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     s->file = n->file;
     s->line = n->line;
     *slot = s;
-    rp__cblock_t sb = {.ctx = RP__CTX_SRV, .srv = s, .loc = &s->conf};
+    rp__cblock_t sb = { .ctx = RP__CTX_SRV, .srv = s, .loc = &s->conf };
     if (rp__conf_block(p, n, &sb) != RP_OK)
         return RP_ERROR;
     if (!sb.srv_has_listen) {
         /* nginx listens on *:80 when run as root (8000 otherwise); rampart
          * always uses 0.0.0.0:80 (docs/configuration.md) */
-        struct sockaddr_in sin = {0};
+        struct sockaddr_in sin = { 0 };
         sin.sin_family = AF_INET;
         sin.sin_port = htons(80);
         if (add_listen(p, n, s, (struct sockaddr *)&sin, sizeof(sin), 0, 0, 511, 0, 0) != RP_OK)
@@ -425,13 +426,14 @@ static int set_location(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
         return rp__conf_err(p, n, "named location \"%s\" can be on the server level only", name);
     if (parent) {
         if (parent->match == RP_LOC_EXACT)
-            return rp__conf_err(p, n, "location \"%s\" cannot be inside the exact location \"%.*s\"",
+            return rp__conf_err(p, n,
+                                "location \"%s\" cannot be inside the exact location \"%.*s\"",
                                 name, (int)parent->name.len, parent->name.data);
         if (parent->match == RP_LOC_NAMED)
-            return rp__conf_err(p, n, "location \"%s\" cannot be inside the named location \"%.*s\"",
+            return rp__conf_err(p, n,
+                                "location \"%s\" cannot be inside the named location \"%.*s\"",
                                 name, (int)parent->name.len, parent->name.data);
-        if (is_prefix_kind(parent->match) && match != RP_LOC_REGEX &&
-            match != RP_LOC_REGEX_ICASE &&
+        if (is_prefix_kind(parent->match) && match != RP_LOC_REGEX && match != RP_LOC_REGEX_ICASE &&
             strncmp(name, parent->name.data, parent->name.len) != 0)
             return rp__conf_err(p, n, "location \"%s\" is outside location \"%.*s\"", name,
                                 (int)parent->name.len, parent->name.data);
@@ -478,7 +480,7 @@ static int set_location(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
     if (!slot)
         return rp__conf_oom(p, n);
     *slot = loc;
-    rp__cblock_t lb = {.ctx = RP__CTX_LOC, .srv = b->srv, .loc = &loc->conf, .location = loc};
+    rp__cblock_t lb = { .ctx = RP__CTX_LOC, .srv = b->srv, .loc = &loc->conf, .location = loc };
     return rp__conf_block(p, n, &lb);
 }
 
@@ -523,7 +525,8 @@ static int root_dup(rp__cparse_t *p, const rp_conf_node_t *n, const rp_loc_conf_
     const char *earlier = lc->alias ? "alias" : "root";
     if (strcmp(earlier, n->name) == 0)
         return rp__conf_dup(p, n);
-    return rp__conf_err(p, n, "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
+    return rp__conf_err(p, n,
+                        "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
                         n->name, earlier);
 }
 
@@ -538,8 +541,7 @@ static rp_tpl_t *root_tpl(rp__cparse_t *p, const rp_conf_node_t *n)
     return rp__conf_tpl(p, n, path);
 }
 
-static int set_root(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                    const rp__cdir_t *d)
+static int set_root(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     if (b->loc->root || b->loc->alias)
         return root_dup(p, n, b->loc);
@@ -549,22 +551,23 @@ static int set_root(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
 
 /* `alias path`: the file is path + the URI after the location's name. The
  * root slot is filled at merge time (merge_loc). */
-static int set_alias(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                     const rp__cdir_t *d)
+static int set_alias(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     rp_loc_conf_t *lc = b->loc;
     const rp_location_t *loc = b->location;
     if (lc->root || lc->alias)
         return root_dup(p, n, lc);
     if (loc->match == RP_LOC_NAMED)
-        return rp__conf_err(p, n, "the \"alias\" directive cannot be used inside the named location");
+        return rp__conf_err(p, n,
+                            "the \"alias\" directive cannot be used inside the named location");
     /* nginx substitutes the regex captures into the alias instead of cutting
      * a prefix; that needs capture variables rampart does not have yet */
     if (loc->match == RP_LOC_REGEX || loc->match == RP_LOC_REGEX_ICASE)
-        return rp__conf_err(p, n, "\"alias\" inside a location given by regular expression "
-                                  "is not supported yet");
+        return rp__conf_err(p, n,
+                            "\"alias\" inside a location given by regular expression "
+                            "is not supported yet");
     /* $document_root would be the alias itself (nginx refuses it too) */
-    static const char *const self_refs[] = {"$document_root", "$realpath_root"};
+    static const char *const self_refs[] = { "$document_root", "$realpath_root" };
     for (size_t i = 0; i < RP_ARRAY_LEN(self_refs); i++)
         if (strstr(n->args[0], self_refs[i]))
             return rp__conf_err(p, n, "the %s variable cannot be used in the \"alias\" directive",
@@ -582,8 +585,7 @@ static int set_default_type(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     /* the value goes out as a Content-Type field: a CR or LF would split
      * the response head (RFC 9110, section 5.5) */
     if (strpbrk(n->args[0], "\r\n"))
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"default_type\" directive",
-                            n->args[0]);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"default_type\" directive", n->args[0]);
     char *v = rp_arena_strdup(p->a, n->args[0]);
     if (!v)
         return rp__conf_oom(p, n);
@@ -591,8 +593,7 @@ static int set_default_type(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     return RP_OK;
 }
 
-static int set_index(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                     const rp__cdir_t *d)
+static int set_index(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     rp_loc_conf_t *lc = b->loc;
     for (size_t i = 0; i < n->nargs; i++) {
@@ -711,8 +712,7 @@ static int set_proxy_http_version(rp__cparse_t *p, const rp_conf_node_t *n, rp__
     else if (strcmp(n->args[0], "1.1") == 0)
         b->loc->proxy_http_version = 11;
     else
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     return RP_OK;
 }
 
@@ -723,11 +723,9 @@ static int set_proxy_buffers(rp__cparse_t *p, const rp_conf_node_t *n, rp__cbloc
         return rp__conf_dup(p, n);
     int64_t num, size;
     if (rp__conf_parse_int(n->args[0], &num) != RP_OK || num < 2 || num > 65536)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     if (rp__conf_parse_size(n->args[1], &size) != RP_OK || size < 1)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[1],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[1], n->name);
     b->loc->proxy_buffers_num = (int)num;
     b->loc->proxy_buffers_size = size;
     return RP_OK;
@@ -740,11 +738,9 @@ static int set_large_buffers(rp__cparse_t *p, const rp_conf_node_t *n, rp__cbloc
         return rp__conf_dup(p, n);
     int64_t num, size;
     if (rp__conf_parse_int(n->args[0], &num) != RP_OK || num < 1 || num > 1024)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     if (rp__conf_parse_size(n->args[1], &size) != RP_OK || size < 1)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[1],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[1], n->name);
     b->srv->large_client_header_buffers_num = (int)num;
     b->srv->large_client_header_buffers_size = size;
     return RP_OK;
@@ -760,8 +756,7 @@ static const rp_log_format_t *find_format(rp__cparse_t *p, const char *name)
     return NULL;
 }
 
-static int open_log(rp__cparse_t *p, const rp_conf_node_t *n, const char *path,
-                    rp_log_file_t **out)
+static int open_log(rp__cparse_t *p, const rp_conf_node_t *n, const char *path, rp_log_file_t **out)
 {
     *out = NULL;
     if (p->flags & RP_CONF_TEST)
@@ -809,7 +804,8 @@ static int set_access_log(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
             if (rp__conf_parse_msec(o + 6, &flush) != RP_OK || flush < 1)
                 return rp__conf_err(p, n, "invalid flush time \"%s\"", o + 6);
         } else if (strncmp(o, "gzip", 4) == 0 || strncmp(o, "if=", 3) == 0) {
-            return rp__conf_err(p, n, "the \"%.*s\" parameter of \"access_log\" is not supported yet",
+            return rp__conf_err(p, n,
+                                "the \"%.*s\" parameter of \"access_log\" is not supported yet",
                                 (int)strcspn(o, "="), o);
         } else {
             return rp__conf_err(p, n, "invalid parameter \"%s\"", o);
@@ -829,8 +825,8 @@ static int set_access_log(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
     return open_log(p, n, full, &al->file);
 }
 
-static int add_log_format(rp__cparse_t *p, const rp_conf_node_t *n, const char *name,
-                          int escape, const char *text)
+static int add_log_format(rp__cparse_t *p, const rp_conf_node_t *n, const char *name, int escape,
+                          const char *text)
 {
     rp_log_format_t *f = rp_arena_calloc(p->a, sizeof(*f));
     rp_log_format_t **slot = RP__PUSH(p->a, p->conf->log_formats, p->conf->nlog_formats);
@@ -884,8 +880,7 @@ static int prepass_log_format(rp__cparse_t *p, const rp_conf_node_t *n)
  * add to one table; a level with a table of its own does not inherit its
  * parent's (merge_loc). `types { }` is a real, empty table: everything is
  * served as default_type, the usual nginx idiom for a download area. */
-static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                     const rp__cdir_t *d)
+static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     rp_loc_conf_t *lc = b->loc;
     if (!lc->types && !(lc->types = rp_arena_calloc(p->a, sizeof(*lc->types))))
@@ -897,8 +892,7 @@ static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         /* the type goes out as a Content-Type field: a CR or LF would split
          * the response head (RFC 9110, section 5.5) */
         if (e->name[0] == '\0' || strpbrk(e->name, "\r\n"))
-            return rp__conf_err(p, e, "invalid content type \"%s\" in \"types\" block",
-                                e->name);
+            return rp__conf_err(p, e, "invalid content type \"%s\" in \"types\" block", e->name);
         if (e->nargs == 0)
             continue; /* nginx accepts a type without extensions */
         char *type = rp_arena_strdup(p->a, e->name);
@@ -907,8 +901,8 @@ static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         for (size_t k = 0; k < e->nargs; k++) {
             if (e->args[k][0] == '\0')
                 return rp__conf_err(p, e, "invalid extension \"\" in \"types\" block");
-            if (rp_mime_types_add(p->a, lc->types, rp_str_cstr(type),
-                                  rp_str_cstr(e->args[k])) != RP_OK)
+            if (rp_mime_types_add(p->a, lc->types, rp_str_cstr(type), rp_str_cstr(e->args[k])) !=
+                RP_OK)
                 return rp__conf_oom(p, e);
         }
     }
@@ -924,8 +918,7 @@ static int set_types_hash(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
 {
     int64_t v;
     if (rp__conf_parse_size(n->args[0], &v) != RP_OK || v < 1)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     return RP_OK;
 }
 
@@ -934,8 +927,7 @@ static void types_dup_warn(void *ctx, rp_str_t ext, rp_str_t kept, rp_str_t drop
     rp_log_error(RP_LOG_WARN,
                  "duplicate extension \"%.*s\", content type: \"%.*s\", previous content type: "
                  "\"%.*s\"",
-                 (int)ext.len, ext.data, (int)kept.len, kept.data, (int)dropped.len,
-                 dropped.data);
+                 (int)ext.len, ext.data, (int)kept.len, kept.data, (int)dropped.len, dropped.data);
 }
 
 /* ---- map ---- */
@@ -1024,17 +1016,17 @@ typedef struct {
     rp_str_t *index; /* {"index.html"}, in the generation's arena */
 } defaults_t;
 
-#define MERGE(f, def)                                                    \
-    do {                                                                 \
-        if (c->f == RP_UNSET)                                            \
-            c->f = parent ? parent->f : (def);                           \
+#define MERGE(f, def)                                                                              \
+    do {                                                                                           \
+        if (c->f == RP_UNSET)                                                                      \
+            c->f = parent ? parent->f : (def);                                                     \
     } while (0)
-#define MERGE_ARR(f, nf, def, ndef)                                      \
-    do {                                                                 \
-        if (!c->f) {                                                     \
-            c->f = parent ? parent->f : (def);                           \
-            c->nf = parent ? parent->nf : (ndef);                        \
-        }                                                                \
+#define MERGE_ARR(f, nf, def, ndef)                                                                \
+    do {                                                                                           \
+        if (!c->f) {                                                                               \
+            c->f = parent ? parent->f : (def);                                                     \
+            c->nf = parent ? parent->nf : (ndef);                                                  \
+        }                                                                                          \
     } while (0)
 
 /* Default proxy_set_header entries, merged under the user's ones: the
@@ -1060,9 +1052,9 @@ static int merge_set_headers(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_con
         has_conn |= rp_str_caseeq_cstr(arr[i].name, "connection");
     }
     if (!has_host)
-        arr[n++] = (rp_set_header_t){RP_STR("Host"), df->host};
+        arr[n++] = (rp_set_header_t){ RP_STR("Host"), df->host };
     if (!has_conn)
-        arr[n++] = (rp_set_header_t){RP_STR("Connection"), df->empty};
+        arr[n++] = (rp_set_header_t){ RP_STR("Connection"), df->empty };
     c->proxy_set_headers = arr;
     c->nproxy_set_headers = n;
     return RP_OK;
@@ -1143,7 +1135,7 @@ static int merge_tree(rp__cparse_t *p, rp_location_t *loc, const rp_loc_conf_t *
 
 static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
 {
-    defaults_t df = {0};
+    defaults_t df = { 0 };
     char *root = rp__conf_path(p, "html");
     if (!root || !(df.host = rp__conf_tpl(p, http, "$proxy_host")) ||
         !(df.empty = rp__conf_tpl(p, http, "")) || !(df.root = rp__conf_tpl(p, http, root)))
@@ -1174,14 +1166,18 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
 
     for (size_t i = 0; i < p->conf->nservers; i++) {
         rp_server_t *s = p->conf->servers[i];
-#define SMERGE(f, def) if (s->f == RP_UNSET) s->f = hs->f != RP_UNSET ? hs->f : (def)
+#define SMERGE(f, def)                                                                             \
+    if (s->f == RP_UNSET)                                                                          \
+    s->f = hs->f != RP_UNSET ? hs->f : (def)
         SMERGE(client_header_buffer_size, 1024);
         SMERGE(client_header_timeout, 60000);
         if (s->large_client_header_buffers_num == RP_UNSET) {
-            s->large_client_header_buffers_num =
-                hs->large_client_header_buffers_num != RP_UNSET ? hs->large_client_header_buffers_num : 4;
-            s->large_client_header_buffers_size =
-                hs->large_client_header_buffers_size != RP_UNSET ? hs->large_client_header_buffers_size : 8192;
+            s->large_client_header_buffers_num = hs->large_client_header_buffers_num != RP_UNSET
+                                                     ? hs->large_client_header_buffers_num
+                                                     : 4;
+            s->large_client_header_buffers_size = hs->large_client_header_buffers_size != RP_UNSET
+                                                      ? hs->large_client_header_buffers_size
+                                                      : 8192;
         }
 #undef SMERGE
         if (merge_loc(p, &s->conf, h, NULL, &df) != RP_OK)
@@ -1214,7 +1210,7 @@ int rp__conf_http(rp__cparse_t *p, const rp_conf_node_t *n)
         return RP_ERROR;
     if (prepass(p, n) != RP_OK)
         return RP_ERROR;
-    rp__cblock_t hb = {.ctx = RP__CTX_HTTP, .srv = p->http_srv, .loc = &p->http_srv->conf};
+    rp__cblock_t hb = { .ctx = RP__CTX_HTTP, .srv = p->http_srv, .loc = &p->http_srv->conf };
     if (rp__conf_block(p, n, &hb) != RP_OK)
         return RP_ERROR;
     if (rp__conf_resolve_pending(p) != RP_OK)
@@ -1229,8 +1225,7 @@ int rp__conf_http(rp__cparse_t *p, const rp_conf_node_t *n)
     return RP_OK;
 }
 
-static int set_http(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                    const rp__cdir_t *d)
+static int set_http(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     return rp__conf_http(p, n);
 }
@@ -1240,47 +1235,50 @@ static int set_http(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
 #define HS (RP__CTX_HTTP | RP__CTX_SRV)
 
 const rp__cdir_t rp__conf_http_dirs[] = {
-    {"http", RP__CTX_MAIN, RP__NOARGS | RP__BLOCK, set_http, 0, 0},
-    {"server", RP__CTX_HTTP, RP__NOARGS | RP__BLOCK, set_server, 0, 0},
-    {"map", RP__CTX_HTTP, RP__TAKE2 | RP__BLOCK, set_prepassed, 0, 0},
-    {"log_format", RP__CTX_HTTP, RP__2MORE, set_prepassed, 0, 0},
-    {"listen", RP__CTX_SRV, RP__1MORE, set_listen, 0, 0},
-    {"server_name", RP__CTX_SRV, RP__1MORE, set_server_name, 0, 0},
-    {"location", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12 | RP__BLOCK, set_location, 0, 0},
-    {"return", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12, set_return, 0, 0},
-    {"root", RP__CTX_HSL, RP__TAKE1, set_root, 0, 0},
-    {"alias", RP__CTX_LOC, RP__TAKE1, set_alias, 0, 0},
-    {"index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0},
-    {"default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0},
-    {"types", RP__CTX_HSL, RP__NOARGS | RP__BLOCK, set_types, 0, 0},
-    {"types_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0},
-    {"types_hash_bucket_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0},
-    {"error_page", RP__CTX_HSL, RP__2MORE, set_error_page, 0, 0},
-    {"add_header", RP__CTX_HSL, RP__TAKE2 | RP__TAKE3, set_add_header, 0, 0},
-    {"access_log", RP__CTX_HSL, RP__1MORE, set_access_log, 0, 0},
-    {"proxy_pass", RP__CTX_LOC, RP__TAKE1, rp__conf_proxy_pass, 0, 0},
-    {"proxy_set_header", RP__CTX_HSL, RP__TAKE2, set_proxy_set_header, 0, 0},
-    {"proxy_hide_header", RP__CTX_HSL, RP__TAKE1, set_header_list, LOC(proxy_hide_headers)},
-    {"proxy_pass_header", RP__CTX_HSL, RP__TAKE1, set_header_list, LOC(proxy_pass_headers)},
-    {"proxy_http_version", RP__CTX_HSL, RP__TAKE1, set_proxy_http_version, 0, 0},
-    {"proxy_connect_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_connect_timeout)},
-    {"proxy_read_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_read_timeout)},
-    {"proxy_send_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_send_timeout)},
-    {"proxy_buffering", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(proxy_buffering)},
-    {"proxy_request_buffering", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag,
-     LOC(proxy_request_buffering)},
-    {"proxy_buffer_size", RP__CTX_HSL, RP__TAKE1, rp__conf_set_size, LOC(proxy_buffer_size)},
-    {"proxy_buffers", RP__CTX_HSL, RP__TAKE2, set_proxy_buffers, 0, 0},
-    {"proxy_intercept_errors", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag,
-     LOC(proxy_intercept_errors)},
-    {"client_max_body_size", RP__CTX_HSL, RP__TAKE1, rp__conf_set_size, LOC(client_max_body_size)},
-    {"client_body_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(client_body_timeout)},
-    {"send_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(send_timeout)},
-    {"keepalive_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(keepalive_timeout)},
-    {"keepalive_requests", RP__CTX_HSL, RP__TAKE1, rp__conf_set_num, LOC(keepalive_requests)},
-    {"server_tokens", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(server_tokens)},
-    {"client_header_buffer_size", HS, RP__TAKE1, rp__conf_set_size, SRV(client_header_buffer_size)},
-    {"client_header_timeout", HS, RP__TAKE1, rp__conf_set_msec, SRV(client_header_timeout)},
-    {"large_client_header_buffers", HS, RP__TAKE2, set_large_buffers, 0, 0},
-    {NULL, 0, 0, NULL, 0, 0},
+    { "http", RP__CTX_MAIN, RP__NOARGS | RP__BLOCK, set_http, 0, 0 },
+    { "server", RP__CTX_HTTP, RP__NOARGS | RP__BLOCK, set_server, 0, 0 },
+    { "map", RP__CTX_HTTP, RP__TAKE2 | RP__BLOCK, set_prepassed, 0, 0 },
+    { "log_format", RP__CTX_HTTP, RP__2MORE, set_prepassed, 0, 0 },
+    { "listen", RP__CTX_SRV, RP__1MORE, set_listen, 0, 0 },
+    { "server_name", RP__CTX_SRV, RP__1MORE, set_server_name, 0, 0 },
+    { "location", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12 | RP__BLOCK, set_location, 0, 0 },
+    { "return", RP__CTX_SRV | RP__CTX_LOC, RP__TAKE12, set_return, 0, 0 },
+    { "root", RP__CTX_HSL, RP__TAKE1, set_root, 0, 0 },
+    { "alias", RP__CTX_LOC, RP__TAKE1, set_alias, 0, 0 },
+    { "index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0 },
+    { "default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0 },
+    { "types", RP__CTX_HSL, RP__NOARGS | RP__BLOCK, set_types, 0, 0 },
+    { "types_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0 },
+    { "types_hash_bucket_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0 },
+    { "error_page", RP__CTX_HSL, RP__2MORE, set_error_page, 0, 0 },
+    { "add_header", RP__CTX_HSL, RP__TAKE2 | RP__TAKE3, set_add_header, 0, 0 },
+    { "access_log", RP__CTX_HSL, RP__1MORE, set_access_log, 0, 0 },
+    { "proxy_pass", RP__CTX_LOC, RP__TAKE1, rp__conf_proxy_pass, 0, 0 },
+    { "proxy_set_header", RP__CTX_HSL, RP__TAKE2, set_proxy_set_header, 0, 0 },
+    { "proxy_hide_header", RP__CTX_HSL, RP__TAKE1, set_header_list, LOC(proxy_hide_headers) },
+    { "proxy_pass_header", RP__CTX_HSL, RP__TAKE1, set_header_list, LOC(proxy_pass_headers) },
+    { "proxy_http_version", RP__CTX_HSL, RP__TAKE1, set_proxy_http_version, 0, 0 },
+    { "proxy_connect_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec,
+      LOC(proxy_connect_timeout) },
+    { "proxy_read_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_read_timeout) },
+    { "proxy_send_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_send_timeout) },
+    { "proxy_buffering", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(proxy_buffering) },
+    { "proxy_request_buffering", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag,
+      LOC(proxy_request_buffering) },
+    { "proxy_buffer_size", RP__CTX_HSL, RP__TAKE1, rp__conf_set_size, LOC(proxy_buffer_size) },
+    { "proxy_buffers", RP__CTX_HSL, RP__TAKE2, set_proxy_buffers, 0, 0 },
+    { "proxy_intercept_errors", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag,
+      LOC(proxy_intercept_errors) },
+    { "client_max_body_size", RP__CTX_HSL, RP__TAKE1, rp__conf_set_size,
+      LOC(client_max_body_size) },
+    { "client_body_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(client_body_timeout) },
+    { "send_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(send_timeout) },
+    { "keepalive_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(keepalive_timeout) },
+    { "keepalive_requests", RP__CTX_HSL, RP__TAKE1, rp__conf_set_num, LOC(keepalive_requests) },
+    { "server_tokens", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(server_tokens) },
+    { "client_header_buffer_size", HS, RP__TAKE1, rp__conf_set_size,
+      SRV(client_header_buffer_size) },
+    { "client_header_timeout", HS, RP__TAKE1, rp__conf_set_msec, SRV(client_header_timeout) },
+    { "large_client_header_buffers", HS, RP__TAKE2, set_large_buffers, 0, 0 },
+    { NULL, 0, 0, NULL, 0, 0 },
 };

@@ -62,8 +62,8 @@ struct rp__cdir_s {
 typedef struct {
     rp_proxy_pass_t *pass;
     rp_location_t *loc;
-    char *host;     /* host as written, without port */
-    int port;       /* 0 when not written */
+    char *host; /* host as written, without port */
+    int port;   /* 0 when not written */
     const rp_conf_node_t *node;
 } rp__cpending_pass_t;
 
@@ -83,12 +83,12 @@ struct rp__cparse_s {
     char *err;
     size_t errlen;
     rp_var_registry_t reg;
-    rp_server_t *http_srv;        /* http-level settings */
+    rp_server_t *http_srv; /* http-level settings */
     rp__cpending_pass_t *passes;
     size_t npasses;
     rp__cpending_srv_t *usrvs;
     size_t nusrvs;
-    int *listen_opts;             /* parallel to conf->listens: options set */
+    int *listen_opts; /* parallel to conf->listens: options set */
     size_t nlisten_opts;
     int events_seen;
     int http_seen;
@@ -111,12 +111,12 @@ int rp__conf_block(rp__cparse_t *p, const rp_conf_node_t *blk, rp__cblock_t *b);
 
 /* Grows an arena array by one zeroed slot (capacity doubles). */
 void *rp__conf_push(rp_arena_t *a, void **arr, size_t *n, size_t size);
-#define RP__PUSH(a, arr, n)                                                      \
-    __extension__({                                                              \
-        void *rp__b = (arr);                                                     \
-        void *rp__s = rp__conf_push((a), &rp__b, &(n), sizeof(*(arr)));          \
-        (arr) = rp__b;                                                           \
-        (__typeof__(arr)) rp__s;                                                 \
+#define RP__PUSH(a, arr, n)                                                                        \
+    __extension__({                                                                                \
+        void *rp__b = (arr);                                                                       \
+        void *rp__s = rp__conf_push((a), &rp__b, &(n), sizeof(*(arr)));                            \
+        (arr) = rp__b;                                                                             \
+        (__typeof__(arr))rp__s;                                                                    \
     })
 
 /* Value parsers: return RP_OK or RP_ERROR (no message). */

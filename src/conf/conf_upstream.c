@@ -58,7 +58,7 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     if (!u)
         return rp__conf_oom(p, n);
     size_t before = p->nusrvs;
-    rp__cblock_t ub = {.ctx = RP__CTX_UPS, .ups = u};
+    rp__cblock_t ub = { .ctx = RP__CTX_UPS, .ups = u };
     if (rp__conf_block(p, n, &ub) != RP_OK)
         return RP_ERROR;
     if (p->nusrvs == before)
@@ -69,8 +69,8 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
 
 /* Upstream server parameters of later capabilities. */
 static const char *const server_not_yet[] = {
-    "max_fails", "fail_timeout", "backup", "down", "max_conns", "resolve",
-    "service", "slow_start", "route", "drain",
+    "max_fails", "fail_timeout", "backup",     "down",  "max_conns",
+    "resolve",   "service",      "slow_start", "route", "drain",
 };
 
 static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -81,7 +81,8 @@ static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
     int port;
     int64_t weight = 1;
     if (strncmp(a0, "unix:", 5) == 0)
-        return rp__conf_err(p, n, "unix domain sockets in upstream \"server\" are not supported yet");
+        return rp__conf_err(p, n,
+                            "unix domain sockets in upstream \"server\" are not supported yet");
     if (rp__conf_split_hostport(a0, host, sizeof(host), &port) != RP_OK)
         return rp__conf_err(p, n, "invalid port in upstream \"%s\"", a0);
     if (host[0] == '\0')
@@ -119,8 +120,7 @@ static int set_ups_keepalive(rp__cparse_t *p, const rp_conf_node_t *n, rp__cbloc
         return rp__conf_dup(p, n);
     int64_t v;
     if (rp__conf_parse_int(n->args[0], &v) != RP_OK || v < 1 || v > 1000000)
-        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
-                            n->name);
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     b->ups->keepalive = (int)v;
     return RP_OK;
 }
@@ -196,10 +196,10 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
 }
 
 /* Resolves host:port and appends one server per distinct address. */
-static int add_servers(rp__cparse_t *p, rp_upstream_t *u, const char *host, int port,
-                       int weight, const char *written, const rp_conf_node_t *n)
+static int add_servers(rp__cparse_t *p, rp_upstream_t *u, const char *host, int port, int weight,
+                       const char *written, const rp_conf_node_t *n)
 {
-    struct addrinfo hints = {0}, *res = NULL;
+    struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
@@ -234,8 +234,8 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
 {
     for (size_t i = 0; i < p->nusrvs; i++) {
         rp__cpending_srv_t *ps = &p->usrvs[i];
-        if (add_servers(p, ps->ups, ps->host, ps->port, ps->weight, ps->node->args[0],
-                        ps->node) != RP_OK)
+        if (add_servers(p, ps->ups, ps->host, ps->port, ps->weight, ps->node->args[0], ps->node) !=
+            RP_OK)
             return RP_ERROR;
     }
     for (size_t i = 0; i < p->npasses; i++) {
@@ -274,10 +274,10 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
 #define UPS(f) RP__BASE_UPS, offsetof(rp_upstream_t, f)
 
 const rp__cdir_t rp__conf_upstream_dirs[] = {
-    {"upstream", RP__CTX_HTTP, RP__TAKE1 | RP__BLOCK, rp__conf_upstream_block, 0, 0},
-    {"server", RP__CTX_UPS, RP__1MORE, set_ups_server, 0, 0},
-    {"keepalive", RP__CTX_UPS, RP__TAKE1, set_ups_keepalive, 0, 0},
-    {"keepalive_timeout", RP__CTX_UPS, RP__TAKE1, rp__conf_set_msec, UPS(keepalive_timeout)},
-    {"keepalive_requests", RP__CTX_UPS, RP__TAKE1, rp__conf_set_num, UPS(keepalive_requests)},
-    {NULL, 0, 0, NULL, 0, 0},
+    { "upstream", RP__CTX_HTTP, RP__TAKE1 | RP__BLOCK, rp__conf_upstream_block, 0, 0 },
+    { "server", RP__CTX_UPS, RP__1MORE, set_ups_server, 0, 0 },
+    { "keepalive", RP__CTX_UPS, RP__TAKE1, set_ups_keepalive, 0, 0 },
+    { "keepalive_timeout", RP__CTX_UPS, RP__TAKE1, rp__conf_set_msec, UPS(keepalive_timeout) },
+    { "keepalive_requests", RP__CTX_UPS, RP__TAKE1, rp__conf_set_num, UPS(keepalive_requests) },
+    { NULL, 0, 0, NULL, 0, 0 },
 };

@@ -20,7 +20,10 @@
  * nginx's mime.types where it has the extension, so a config moving
  * between the two serves the same headers; JavaScript is text/javascript
  * as RFC 9239, section 6 asks. */
-#define E(ext, type) {{ext, sizeof(ext) - 1}, {type, sizeof(type) - 1}, 0}
+#define E(ext, type)                                                                               \
+    {                                                                                              \
+        { ext, sizeof(ext) - 1 }, { type, sizeof(type) - 1 }, 0                                    \
+    }
 static const rp_mime_entry_t builtin_entries[] = {
     E("7z", "application/x-7z-compressed"),
     E("atom", "application/atom+xml"),
@@ -75,7 +78,9 @@ static const rp_mime_entry_t builtin_entries[] = {
 #undef E
 
 static const rp_mime_types_t builtin = {
-    (rp_mime_entry_t *)builtin_entries, RP_ARRAY_LEN(builtin_entries), 1,
+    (rp_mime_entry_t *)builtin_entries,
+    RP_ARRAY_LEN(builtin_entries),
+    1,
 };
 
 const rp_mime_types_t *rp_mime_builtin(void)

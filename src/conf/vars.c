@@ -22,51 +22,51 @@ static const struct {
     const char *name;
     int id;
 } builtin_vars[] = {
-    {"host", RP_VAR_HOST},
-    {"remote_addr", RP_VAR_REMOTE_ADDR},
-    {"remote_port", RP_VAR_REMOTE_PORT},
-    {"server_addr", RP_VAR_SERVER_ADDR},
-    {"server_port", RP_VAR_SERVER_PORT},
-    {"server_name", RP_VAR_SERVER_NAME},
-    {"server_protocol", RP_VAR_SERVER_PROTOCOL},
-    {"scheme", RP_VAR_SCHEME},
-    {"https", RP_VAR_HTTPS},
-    {"request_uri", RP_VAR_REQUEST_URI},
-    {"uri", RP_VAR_URI},
-    {"document_uri", RP_VAR_URI},
-    {"args", RP_VAR_ARGS},
-    {"query_string", RP_VAR_ARGS},
-    {"is_args", RP_VAR_IS_ARGS},
-    {"request_method", RP_VAR_REQUEST_METHOD},
-    {"request", RP_VAR_REQUEST},
-    {"request_length", RP_VAR_REQUEST_LENGTH},
-    {"request_time", RP_VAR_REQUEST_TIME},
-    {"request_id", RP_VAR_REQUEST_ID},
-    {"content_length", RP_VAR_CONTENT_LENGTH},
-    {"content_type", RP_VAR_CONTENT_TYPE},
-    {"proxy_host", RP_VAR_PROXY_HOST},
-    {"proxy_port", RP_VAR_PROXY_PORT},
-    {"proxy_add_x_forwarded_for", RP_VAR_PROXY_ADD_X_FORWARDED_FOR},
-    {"status", RP_VAR_STATUS},
-    {"body_bytes_sent", RP_VAR_BODY_BYTES_SENT},
-    {"bytes_sent", RP_VAR_BYTES_SENT},
-    {"upstream_addr", RP_VAR_UPSTREAM_ADDR},
-    {"upstream_status", RP_VAR_UPSTREAM_STATUS},
-    {"upstream_response_time", RP_VAR_UPSTREAM_RESPONSE_TIME},
-    {"upstream_connect_time", RP_VAR_UPSTREAM_CONNECT_TIME},
-    {"upstream_header_time", RP_VAR_UPSTREAM_HEADER_TIME},
-    {"upstream_cache_status", RP_VAR_UPSTREAM_CACHE_STATUS},
-    {"time_local", RP_VAR_TIME_LOCAL},
-    {"time_iso8601", RP_VAR_TIME_ISO8601},
-    {"msec", RP_VAR_MSEC},
-    {"connection", RP_VAR_CONNECTION},
-    {"connection_requests", RP_VAR_CONNECTION_REQUESTS},
-    {"remote_user", RP_VAR_REMOTE_USER},
-    {"ssl_protocol", RP_VAR_SSL_PROTOCOL},
-    {"ssl_cipher", RP_VAR_SSL_CIPHER},
-    {"ssl_server_name", RP_VAR_SSL_SERVER_NAME},
-    {"hostname", RP_VAR_HOSTNAME},
-    {"pid", RP_VAR_PID},
+    { "host", RP_VAR_HOST },
+    { "remote_addr", RP_VAR_REMOTE_ADDR },
+    { "remote_port", RP_VAR_REMOTE_PORT },
+    { "server_addr", RP_VAR_SERVER_ADDR },
+    { "server_port", RP_VAR_SERVER_PORT },
+    { "server_name", RP_VAR_SERVER_NAME },
+    { "server_protocol", RP_VAR_SERVER_PROTOCOL },
+    { "scheme", RP_VAR_SCHEME },
+    { "https", RP_VAR_HTTPS },
+    { "request_uri", RP_VAR_REQUEST_URI },
+    { "uri", RP_VAR_URI },
+    { "document_uri", RP_VAR_URI },
+    { "args", RP_VAR_ARGS },
+    { "query_string", RP_VAR_ARGS },
+    { "is_args", RP_VAR_IS_ARGS },
+    { "request_method", RP_VAR_REQUEST_METHOD },
+    { "request", RP_VAR_REQUEST },
+    { "request_length", RP_VAR_REQUEST_LENGTH },
+    { "request_time", RP_VAR_REQUEST_TIME },
+    { "request_id", RP_VAR_REQUEST_ID },
+    { "content_length", RP_VAR_CONTENT_LENGTH },
+    { "content_type", RP_VAR_CONTENT_TYPE },
+    { "proxy_host", RP_VAR_PROXY_HOST },
+    { "proxy_port", RP_VAR_PROXY_PORT },
+    { "proxy_add_x_forwarded_for", RP_VAR_PROXY_ADD_X_FORWARDED_FOR },
+    { "status", RP_VAR_STATUS },
+    { "body_bytes_sent", RP_VAR_BODY_BYTES_SENT },
+    { "bytes_sent", RP_VAR_BYTES_SENT },
+    { "upstream_addr", RP_VAR_UPSTREAM_ADDR },
+    { "upstream_status", RP_VAR_UPSTREAM_STATUS },
+    { "upstream_response_time", RP_VAR_UPSTREAM_RESPONSE_TIME },
+    { "upstream_connect_time", RP_VAR_UPSTREAM_CONNECT_TIME },
+    { "upstream_header_time", RP_VAR_UPSTREAM_HEADER_TIME },
+    { "upstream_cache_status", RP_VAR_UPSTREAM_CACHE_STATUS },
+    { "time_local", RP_VAR_TIME_LOCAL },
+    { "time_iso8601", RP_VAR_TIME_ISO8601 },
+    { "msec", RP_VAR_MSEC },
+    { "connection", RP_VAR_CONNECTION },
+    { "connection_requests", RP_VAR_CONNECTION_REQUESTS },
+    { "remote_user", RP_VAR_REMOTE_USER },
+    { "ssl_protocol", RP_VAR_SSL_PROTOCOL },
+    { "ssl_cipher", RP_VAR_SSL_CIPHER },
+    { "ssl_server_name", RP_VAR_SSL_SERVER_NAME },
+    { "hostname", RP_VAR_HOSTNAME },
+    { "pid", RP_VAR_PID },
 };
 
 /* Longest prefixes first is not needed: none is a prefix of another. */
@@ -74,11 +74,11 @@ static const struct {
     const char *prefix;
     int id;
 } prefixed_vars[] = {
-    {"http_", RP_VAR_HTTP_},
-    {"sent_http_", RP_VAR_SENT_HTTP_},
-    {"upstream_http_", RP_VAR_UPSTREAM_HTTP_},
-    {"cookie_", RP_VAR_COOKIE_},
-    {"arg_", RP_VAR_ARG_},
+    { "http_", RP_VAR_HTTP_ },
+    { "sent_http_", RP_VAR_SENT_HTTP_ },
+    { "upstream_http_", RP_VAR_UPSTREAM_HTTP_ },
+    { "cookie_", RP_VAR_COOKIE_ },
+    { "arg_", RP_VAR_ARG_ },
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -303,8 +303,14 @@ int rp_tpl_eval(const rp_tpl_t *t, rp_var_get_fn get, void *ctx, rp_arena_t *out
 static pthread_key_t md_key;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 
-static void md_free(void *p) { pcre2_match_data_free(p); }
-static void md_init(void) { pthread_key_create(&md_key, md_free); }
+static void md_free(void *p)
+{
+    pcre2_match_data_free(p);
+}
+static void md_init(void)
+{
+    pthread_key_create(&md_key, md_free);
+}
 
 /* Captures a map value can name: $0..$9, as rp_var_lookup accepts. */
 #define RP_MAP_NCAPTURES 10
@@ -327,7 +333,10 @@ static pcre2_match_data *thread_match_data(void)
     return md;
 }
 
-static void code_free(void *p) { pcre2_code_free(p); }
+static void code_free(void *p)
+{
+    pcre2_code_free(p);
+}
 
 rp_map_t *rp_map_new(rp_arena_t *a, rp_str_t name, rp_tpl_t *source)
 {
@@ -418,7 +427,7 @@ int rp_map_add(rp_arena_t *a, rp_map_t *m, const char *key, int key_quoted, rp_t
         return RP_OK;
     }
 
-    rp_map_entry_t e = {.value = value};
+    rp_map_entry_t e = { .value = value };
     if (key[0] == '~') {
         int caseless = key[1] == '*';
         const char *pat = key + 1 + caseless;
@@ -432,8 +441,8 @@ int rp_map_add(rp_arena_t *a, rp_map_t *m, const char *key, int key_quoted, rp_t
             size_t plen = strlen(pat);
             if (eoff > plen)
                 eoff = plen;
-            set_err(err, errlen, "pcre2_compile() failed: %s in \"%s\" at \"%s\"", (char *)msg,
-                    pat, pat + eoff);
+            set_err(err, errlen, "pcre2_compile() failed: %s in \"%s\" at \"%s\"", (char *)msg, pat,
+                    pat + eoff);
             return RP_ERROR;
         }
         if (rp_arena_add_cleanup(a, code_free, re) != RP_OK) {
@@ -488,7 +497,7 @@ typedef struct {
     void *ctx;
     rp_str_t subject;
     size_t ov[2 * RP_MAP_NCAPTURES];
-    int n;             /* pairs set by pcre2_match (0 when not a regex) */
+    int n; /* pairs set by pcre2_match (0 when not a regex) */
 } map_caps_t;
 
 /* Index of the matching entry, or -1. When a regex entry matches, its
@@ -598,7 +607,7 @@ int rp_map_eval(const rp_map_t *m, rp_var_get_fn get, void *ctx, rp_arena_t *out
         /* "example.com." names the same host as "example.com" */
         if (m->hostnames && v.len && v.data[v.len - 1] == '.')
             v.len--;
-        map_caps_t caps = {.get = get, .ctx = ctx};
+        map_caps_t caps = { .get = get, .ctx = ctx };
         long i = map_find(m, v, &caps);
         const rp_tpl_t *val = i >= 0 ? m->entries[i].value : m->deflt;
         if (caps.n > 0 && val && !val->is_const)

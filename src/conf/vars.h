@@ -24,8 +24,8 @@ enum rp_var_id {
     RP_VAR_SCHEME,
     RP_VAR_HTTPS,
     RP_VAR_REQUEST_URI,
-    RP_VAR_URI,            /* also $document_uri */
-    RP_VAR_ARGS,           /* also $query_string */
+    RP_VAR_URI,  /* also $document_uri */
+    RP_VAR_ARGS, /* also $query_string */
     RP_VAR_IS_ARGS,
     RP_VAR_REQUEST_METHOD,
     RP_VAR_REQUEST,
@@ -70,22 +70,22 @@ enum rp_var_id {
 typedef struct rp_map_s rp_map_t;
 
 typedef struct {
-    int id;             /* enum rp_var_id */
-    rp_str_t arg;       /* for prefixed variables: suffix, lower-case */
-    int index;          /* RP_VAR_CAPTURE: 0..9 */
+    int id;              /* enum rp_var_id */
+    rp_str_t arg;        /* for prefixed variables: suffix, lower-case */
+    int index;           /* RP_VAR_CAPTURE: 0..9 */
     const rp_map_t *map; /* RP_VAR_MAP */
 } rp_var_ref_t;
 
 typedef struct {
-    rp_str_t lit;     /* literal text when var.id == RP_VAR_NONE */
+    rp_str_t lit; /* literal text when var.id == RP_VAR_NONE */
     rp_var_ref_t var;
 } rp_tpl_part_t;
 
 typedef struct {
-    rp_str_t raw;       /* source text */
+    rp_str_t raw; /* source text */
     rp_tpl_part_t *parts;
     size_t nparts;
-    int is_const;       /* no variables: raw is the value */
+    int is_const; /* no variables: raw is the value */
 } rp_tpl_t;
 
 /* Supplied by the request layer: stores the value of `ref` in *out (memory
@@ -99,17 +99,17 @@ typedef int (*rp_var_get_fn)(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, 
  * regex for a case-sensitive match. */
 typedef struct {
     rp_str_t key;
-    void *re;          /* pcre2_code * when regex, else NULL */
+    void *re; /* pcre2_code * when regex, else NULL */
     rp_tpl_t *value;
 } rp_map_entry_t;
 
 struct rp_map_s {
-    rp_str_t name;       /* result variable name without '$' */
-    rp_tpl_t *source;    /* e.g. "$http_upgrade" */
+    rp_str_t name;           /* result variable name without '$' */
+    rp_tpl_t *source;        /* e.g. "$http_upgrade" */
     rp_map_entry_t *entries; /* in config order */
     size_t nentries;
-    rp_tpl_t *deflt;     /* value when nothing matches ("" if unset) */
-    int hostnames;       /* `hostnames;`: keys may be *.example.com / .example.com */
+    rp_tpl_t *deflt; /* value when nothing matches ("" if unset) */
+    int hostnames;   /* `hostnames;`: keys may be *.example.com / .example.com */
 };
 
 /* Names registered by `map` blocks; compile looks them up. */

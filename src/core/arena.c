@@ -78,7 +78,10 @@ char *rp_arena_strndup(rp_arena_t *a, const char *s, size_t n)
     return p;
 }
 
-char *rp_arena_strdup(rp_arena_t *a, const char *s) { return rp_arena_strndup(a, s, strlen(s)); }
+char *rp_arena_strdup(rp_arena_t *a, const char *s)
+{
+    return rp_arena_strndup(a, s, strlen(s));
+}
 
 rp_str_t rp_arena_str(rp_arena_t *a, rp_str_t s)
 {

@@ -21,13 +21,13 @@
 
 /* Invariants stay checked in every build: a broken invariant in a proxy is a
  * security problem, and the check costs a predictable branch. */
-#define RP_ASSERT(cond)                                                         \
-    do {                                                                        \
-        if (__builtin_expect(!(cond), 0)) {                                     \
-            fprintf(stderr, "rampart: assertion failed: %s at %s:%d\n", #cond, \
-                    __FILE__, __LINE__);                                        \
-            abort();                                                            \
-        }                                                                       \
+#define RP_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (__builtin_expect(!(cond), 0)) {                                                        \
+            fprintf(stderr, "rampart: assertion failed: %s at %s:%d\n", #cond, __FILE__,           \
+                    __LINE__);                                                                     \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 #define RP_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -18,8 +18,8 @@ static rp_log_file_t *files;
 static rp_log_file_t *error_file;
 static int error_level = 3; /* RP_LOG_ERR */
 
-static const char *level_names[] = {"emerg", "alert", "crit", "error",
-                                    "warn",  "notice", "info", "debug"};
+static const char *level_names[] = { "emerg", "alert",  "crit", "error",
+                                     "warn",  "notice", "info", "debug" };
 
 static int is_stderr(const char *path)
 {
@@ -98,7 +98,10 @@ void rp_log_file_release(rp_log_file_t *f)
     pthread_mutex_unlock(&files_lock);
 }
 
-int rp_log_file_fd(rp_log_file_t *f) { return __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE); }
+int rp_log_file_fd(rp_log_file_t *f)
+{
+    return __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE);
+}
 
 void rp_log_reopen_all(void)
 {
@@ -144,7 +147,10 @@ int rp_log_level_from_name(const char *name)
     return -1;
 }
 
-int rp_log_enabled(int level) { return level <= error_level; }
+int rp_log_enabled(int level)
+{
+    return level <= error_level;
+}
 
 void rp_log_error(int level, const char *fmt, ...)
 {
@@ -157,7 +163,10 @@ void rp_log_error(int level, const char *fmt, ...)
     localtime_r(&tv.tv_sec, &tm);
     int n = (int)strftime(buf, sizeof(buf), "%Y/%m/%d %H:%M:%S", &tm);
     n += snprintf(buf + n, sizeof(buf) - (size_t)n, " [%s] %d: ",
-                  level_names[level < 0 ? 0 : level > 7 ? 7 : level], (int)getpid());
+                  level_names[level < 0   ? 0
+                              : level > 7 ? 7
+                                          : level],
+                  (int)getpid());
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);

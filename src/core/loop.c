@@ -14,7 +14,10 @@ uint64_t rp_time_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void rp_loop_update_time(rp_loop_t *loop) { loop->now = rp_time_ms(); }
+void rp_loop_update_time(rp_loop_t *loop)
+{
+    loop->now = rp_time_ms();
+}
 
 static void wake_cb(rp_io_t *io, uint32_t events)
 {
@@ -58,13 +61,13 @@ void rp_loop_free(rp_loop_t *loop)
 
 int rp_loop_add(rp_loop_t *loop, rp_io_t *io, uint32_t events)
 {
-    struct epoll_event ev = {.events = events, .data.ptr = io};
+    struct epoll_event ev = { .events = events, .data.ptr = io };
     return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, io->fd, &ev) == 0 ? RP_OK : RP_ERROR;
 }
 
 int rp_loop_mod(rp_loop_t *loop, rp_io_t *io, uint32_t events)
 {
-    struct epoll_event ev = {.events = events, .data.ptr = io};
+    struct epoll_event ev = { .events = events, .data.ptr = io };
     return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) == 0 ? RP_OK : RP_ERROR;
 }
 

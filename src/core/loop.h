@@ -20,8 +20,8 @@ struct rp_io_s {
 };
 
 struct rp_timer_s {
-    uint64_t when;   /* ms, monotonic; 0 = not armed */
-    size_t slot;     /* heap index + 1; 0 = not in the heap */
+    uint64_t when; /* ms, monotonic; 0 = not armed */
+    size_t slot;   /* heap index + 1; 0 = not in the heap */
     void (*cb)(rp_timer_t *t);
     void *data;
 };
@@ -33,7 +33,7 @@ struct rp_loop_s {
     void (*on_wake)(rp_loop_t *loop);
     rp_timer_t **heap;
     size_t nheap, capheap;
-    uint64_t now;     /* cached monotonic ms */
+    uint64_t now; /* cached monotonic ms */
     int stop;
     void *data;
     /* objects freed after the current batch of events, so a callback never
@@ -65,7 +65,10 @@ void rp_timer_init(rp_timer_t *t, void (*cb)(rp_timer_t *), void *data);
 /* Arms (or re-arms) t to fire `ms` from loop->now. */
 void rp_timer_set(rp_loop_t *loop, rp_timer_t *t, uint64_t ms);
 void rp_timer_cancel(rp_loop_t *loop, rp_timer_t *t);
-static inline int rp_timer_armed(const rp_timer_t *t) { return t->slot != 0; }
+static inline int rp_timer_armed(const rp_timer_t *t)
+{
+    return t->slot != 0;
+}
 
 uint64_t rp_time_ms(void); /* monotonic */
 void rp_loop_update_time(rp_loop_t *loop);

@@ -5,7 +5,7 @@
 
 rp_str_t rp_str_cstr(const char *s)
 {
-    rp_str_t r = {s, s ? strlen(s) : 0};
+    rp_str_t r = { s, s ? strlen(s) : 0 };
     return r;
 }
 
@@ -24,7 +24,10 @@ int rp_str_caseeq(rp_str_t a, rp_str_t b)
     return 1;
 }
 
-int rp_str_caseeq_cstr(rp_str_t a, const char *s) { return rp_str_caseeq(a, rp_str_cstr(s)); }
+int rp_str_caseeq_cstr(rp_str_t a, const char *s)
+{
+    return rp_str_caseeq(a, rp_str_cstr(s));
+}
 
 int rp_str_has_prefix(rp_str_t s, rp_str_t p)
 {

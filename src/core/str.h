@@ -11,12 +11,12 @@ typedef struct {
     size_t len;
 } rp_str_t;
 
-#define RP_STR(lit) ((rp_str_t){(lit), sizeof(lit) - 1})
-#define RP_NULL_STR ((rp_str_t){NULL, 0})
+#define RP_STR(lit) ((rp_str_t){ (lit), sizeof(lit) - 1 })
+#define RP_NULL_STR ((rp_str_t){ NULL, 0 })
 
 static inline rp_str_t rp_str(const char *p, size_t n)
 {
-    rp_str_t s = {p, n};
+    rp_str_t s = { p, n };
     return s;
 }
 
@@ -28,7 +28,10 @@ int rp_str_caseeq_cstr(rp_str_t a, const char *s);
 int rp_str_has_prefix(rp_str_t s, rp_str_t prefix);
 /* Trims SP and HTAB at both ends. */
 rp_str_t rp_str_trim(rp_str_t s);
-static inline char rp_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c; }
+static inline char rp_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+}
 /* Case-insensitive comparison with a string literal (length known at
  * compile time: no strlen on the hot path). */
 #define rp_str_caseeq_lit(s, lit) rp_str_caseeq((s), RP_STR(lit))

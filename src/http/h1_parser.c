@@ -64,7 +64,7 @@ static const uint8_t ctab[256] = {
 #define IS(c, cls) (ctab[(uint8_t)(c)] & (cls))
 #define IS_WS(c) ((c) == ' ' || (c) == '\t')
 
-static const rp_str_t empty_str = {"", 0};
+static const rp_str_t empty_str = { "", 0 };
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -438,7 +438,8 @@ static int scan_head(rp_h1_parser_t *p, const char *buf, size_t len, h1_msg_t *m
                 return RP_ERROR;
             }
         } else if (p->line_no == 0) {
-            int st = m->is_req ? request_line(l, llen, m->req, e) : status_line(l, llen, m->resp, e);
+            int st =
+                m->is_req ? request_line(l, llen, m->req, e) : status_line(l, llen, m->resp, e);
             if (st)
                 return RP_ERROR;
             p->line_no = 1;
@@ -753,8 +754,8 @@ static int request_analyze(rp_h1_request_t *req, h1_err_t *e)
 
 int rp_h1_parse_request(rp_h1_parser_t *p, const char *buf, size_t len, rp_h1_request_t *req)
 {
-    h1_err_t e = {0, NULL};
-    h1_msg_t m = {1, req, NULL, req->fields, &req->nfields, &req->head_len};
+    h1_err_t e = { 0, NULL };
+    h1_msg_t m = { 1, req, NULL, req->fields, &req->nfields, &req->head_len };
 
     if (p->scanned == 0 || p->state != H1_ST_IDLE || len < p->scanned)
         request_clear(req);
@@ -816,8 +817,8 @@ static int response_analyze(rp_h1_response_t *resp, int req_method, h1_err_t *e)
 int rp_h1_parse_response(rp_h1_parser_t *p, const char *buf, size_t len, int req_method,
                          rp_h1_response_t *resp)
 {
-    h1_err_t e = {0, NULL};
-    h1_msg_t m = {0, NULL, resp, resp->fields, &resp->nfields, &resp->head_len};
+    h1_err_t e = { 0, NULL };
+    h1_msg_t m = { 0, NULL, resp, resp->fields, &resp->nfields, &resp->head_len };
 
     if (p->scanned == 0 || p->state != H1_ST_IDLE || len < p->scanned)
         response_clear(resp);
@@ -1087,8 +1088,8 @@ int rp_h1_chunked_decode(rp_h1_chunked_t *c, char *buf, size_t len, size_t *cons
 int rp_http_method_id(rp_str_t m)
 {
     /* methods are case-sensitive (RFC 9110 9.1) */
-#define M(lit, id)                                                   \
-    if (m.len == sizeof(lit) - 1 && memcmp(m.data, lit, m.len) == 0) \
+#define M(lit, id)                                                                                 \
+    if (m.len == sizeof(lit) - 1 && memcmp(m.data, lit, m.len) == 0)                               \
     return id
     switch (m.len) {
     case 3:
@@ -1153,61 +1154,117 @@ int rp_http_is_hop_by_hop(rp_str_t name)
 const char *rp_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 207: return "Multi-Status";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 305: return "Use Proxy";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 425: return "Too Early";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    case 511: return "Network Authentication Required";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 102:
+        return "Processing";
+    case 103:
+        return "Early Hints";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 203:
+        return "Non-Authoritative Information";
+    case 204:
+        return "No Content";
+    case 205:
+        return "Reset Content";
+    case 206:
+        return "Partial Content";
+    case 207:
+        return "Multi-Status";
+    case 300:
+        return "Multiple Choices";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 305:
+        return "Use Proxy";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 407:
+        return "Proxy Authentication Required";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 418:
+        return "I'm a teapot";
+    case 421:
+        return "Misdirected Request";
+    case 422:
+        return "Unprocessable Content";
+    case 425:
+        return "Too Early";
+    case 426:
+        return "Upgrade Required";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 451:
+        return "Unavailable For Legal Reasons";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
+    case 511:
+        return "Network Authentication Required";
+    default:
+        return "Unknown";
     }
 }

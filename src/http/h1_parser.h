@@ -73,14 +73,14 @@ typedef struct {
 typedef struct {
     /* request line */
     rp_str_t method;
-    int method_id;         /* enum rp_http_method */
-    rp_str_t target;       /* raw request-target */
-    int target_form;       /* enum rp_target_form */
-    rp_str_t path;         /* path + query; for absolute-form the part after
-                              the authority ("/" when empty); empty for
-                              authority/asterisk forms */
-    rp_str_t authority;    /* from absolute-form / authority-form, else empty */
-    int version_minor;     /* 0 or 1; major is always 1 */
+    int method_id;      /* enum rp_http_method */
+    rp_str_t target;    /* raw request-target */
+    int target_form;    /* enum rp_target_form */
+    rp_str_t path;      /* path + query; for absolute-form the part after
+                           the authority ("/" when empty); empty for
+                           authority/asterisk forms */
+    rp_str_t authority; /* from absolute-form / authority-form, else empty */
+    int version_minor;  /* 0 or 1; major is always 1 */
 
     /* fields: slices of the buffer, in order received */
     rp_http_field_t *fields; /* caller-provided array, max_fields long */
@@ -89,17 +89,17 @@ typedef struct {
     size_t head_len; /* bytes of the head including the final empty line */
 
     /* analysis (RFC 9112 6, 9.3; RFC 9110 7.2, 7.6.1, 10.1.1) */
-    int body_kind;           /* RP_BODY_NONE, RP_BODY_LENGTH or RP_BODY_CHUNKED */
-    uint64_t content_length; /* valid when body_kind == RP_BODY_LENGTH */
-    rp_str_t host;           /* Host field value, or the absolute-form
-                                authority when present (it wins, RFC 9112 3.2.2) */
-    rp_str_t connection;     /* raw Connection value ("" when absent); when
-                                several Connection lines, the first one and
-                                flags below account for all */
-    unsigned keep_alive : 1;       /* persistent per version and Connection */
-    unsigned expect_continue : 1;  /* Expect: 100-continue */
-    unsigned upgrade : 1;          /* Connection contains "upgrade" and an
-                                      Upgrade field is present */
+    int body_kind;                /* RP_BODY_NONE, RP_BODY_LENGTH or RP_BODY_CHUNKED */
+    uint64_t content_length;      /* valid when body_kind == RP_BODY_LENGTH */
+    rp_str_t host;                /* Host field value, or the absolute-form
+                                     authority when present (it wins, RFC 9112 3.2.2) */
+    rp_str_t connection;          /* raw Connection value ("" when absent); when
+                                     several Connection lines, the first one and
+                                     flags below account for all */
+    unsigned keep_alive : 1;      /* persistent per version and Connection */
+    unsigned expect_continue : 1; /* Expect: 100-continue */
+    unsigned upgrade : 1;         /* Connection contains "upgrade" and an
+                                     Upgrade field is present */
 
     /* on RP_ERROR: the status to answer (400, 413, 414, 431, 501, 505) and
      * a short static reason for the error log */
@@ -160,10 +160,10 @@ int rp_h1_parse_response(rp_h1_parser_t *p, const char *buf, size_t len, int req
 /* Chunked transfer coding decoder (RFC 9112 7.1). */
 typedef struct {
     int state;
-    uint64_t remaining;    /* bytes left in the current chunk */
-    size_t line_len;       /* length of the current size/ext/trailer line */
-    size_t trailer_bytes;  /* total trailer bytes seen */
-    size_t max_trailer;    /* limit on trailer section size (default 8192) */
+    uint64_t remaining;   /* bytes left in the current chunk */
+    size_t line_len;      /* length of the current size/ext/trailer line */
+    size_t trailer_bytes; /* total trailer bytes seen */
+    size_t max_trailer;   /* limit on trailer section size (default 8192) */
 } rp_h1_chunked_t;
 
 void rp_h1_chunked_init(rp_h1_chunked_t *c);

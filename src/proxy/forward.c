@@ -61,8 +61,14 @@ static void sb_add(sbuf_t *b, const char *s, size_t n)
     b->len += n;
 }
 
-static void sb_str(sbuf_t *b, rp_str_t s) { sb_add(b, s.data, s.len); }
-static void sb_cstr(sbuf_t *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(sbuf_t *b, rp_str_t s)
+{
+    sb_add(b, s.data, s.len);
+}
+static void sb_cstr(sbuf_t *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
 
 /* Values of every Connection field of a message (usually none or one). */
 typedef struct {
@@ -106,7 +112,7 @@ static int build_uphead(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
     const rp_proxy_pass_t *pp = lc->proxy_pass;
-    sbuf_t b = {.a = &r->arena};
+    sbuf_t b = { .a = &r->arena };
     rp_str_t uri;
     if (rp_route_upstream_uri(pp, r->loc, r->request_uri, r->path, r->args, &r->arena, &uri) !=
         RP_OK)
@@ -193,7 +199,10 @@ static void up_detach(rp_req_t *r, int reuse)
         rp_upconn_free(u);
 }
 
-void rp_proxy_abort(rp_req_t *r) { up_detach(r, 0); }
+void rp_proxy_abort(rp_req_t *r)
+{
+    up_detach(r, 0);
+}
 
 static void add_upstream_addr(rp_req_t *r, const char *text)
 {
@@ -216,8 +225,7 @@ static void up_fail(rp_req_t *r, int status, const char *why)
 {
     rp_upconn_t *u = r->up;
     int sent = u && u->sent > 0;
-    int retry_free = u && u->reused && !u->got_bytes &&
-                     rp_http_method_idempotent(r->h.method_id) &&
+    int retry_free = u && u->reused && !u->got_bytes && rp_http_method_idempotent(r->h.method_id) &&
                      (!r->body_started || r->body_buffered);
     rp_log_error(RP_LOG_ERR, "%s while %s upstream %s, client: %s, request: %" PRIu64, why,
                  r->resp_head_done ? "reading response body from" : "talking to",
@@ -242,8 +250,8 @@ static void up_fail(rp_req_t *r, int status, const char *why)
      * nothing of the request was sent, or it is idempotent and its body can
      * be replayed */
     if ((status == 504 || status == 502) && r->tries < (int)r->upstream->nservers &&
-        (!sent || (rp_http_method_idempotent(r->h.method_id) &&
-                   (!r->body_started || r->body_buffered)))) {
+        (!sent ||
+         (rp_http_method_idempotent(r->h.method_id) && (!r->body_started || r->body_buffered)))) {
         connect_next(r);
         return;
     }
@@ -367,8 +375,8 @@ static int body_store(rp_req_t *r, const char *p, size_t n)
         const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
         r->body_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
         if (r->body_fd < 0) {
-            rp_log_error(RP_LOG_CRIT, "open() temporary file in \"%s\" failed (%d: %s)", dir,
-                         errno, strerror(errno));
+            rp_log_error(RP_LOG_CRIT, "open() temporary file in \"%s\" failed (%d: %s)", dir, errno,
+                         strerror(errno));
             r->body_fd = 0;
             return RP_ERROR;
         }
@@ -557,8 +565,7 @@ static void connect_first(rp_req_t *r)
     }
     /* 100-continue: tell the client to send the body now that rampart
      * has decided to forward it (RFC 9110 10.1.1) */
-    if (r->h.expect_continue && !r->body_done && !r->continue_sent &&
-        rp_buf_len(&r->c->in) == 0) {
+    if (r->h.expect_continue && !r->body_done && !r->continue_sent && rp_buf_len(&r->c->in) == 0) {
         rp_out_printf(r, "HTTP/1.1 100 Continue\r\n\r\n");
         r->continue_sent = 1;
     }
@@ -603,9 +610,10 @@ static int up_flush(rp_req_t *r)
             return RP_AGAIN;
         ssize_t n;
         if (u->out_head_written < r->uphead.len) {
-            struct iovec iov[2] = {
-                {(void *)(r->uphead.data + u->out_head_written), r->uphead.len - u->out_head_written},
-                {u->out.data ? u->out.data + u->out.pos : NULL, rp_buf_len(&u->out)}};
+            struct iovec iov[2] = { { (void *)(r->uphead.data + u->out_head_written),
+                                      r->uphead.len - u->out_head_written },
+                                    { u->out.data ? u->out.data + u->out.pos : NULL,
+                                      rp_buf_len(&u->out) } };
             n = writev(u->io.fd, iov, iov[1].iov_len ? 2 : 1);
             if (n > 0) {
                 size_t h = r->uphead.len - u->out_head_written;
@@ -669,7 +677,8 @@ static int pump_body(rp_req_t *r)
         char *src = c->in.data + c->in.pos;
         size_t avail = rp_buf_len(&c->in);
         if (r->body_kind == RP_BODY_LENGTH) {
-            size_t n = RP_MIN(RP_MIN(avail, room), (size_t)RP_MIN(r->body_left, (uint64_t)SIZE_MAX));
+            size_t n =
+                RP_MIN(RP_MIN(avail, room), (size_t)RP_MIN(r->body_left, (uint64_t)SIZE_MAX));
             memcpy(u->out.data + u->out.last, src, n);
             u->out.last += n;
             c->in.pos += n;
@@ -768,7 +777,10 @@ static int is_lit(rp_str_t s, const char *lit, size_t len)
 }
 #define IS(s, lit) is_lit((s), (lit), sizeof(lit) - 1)
 
-static int out_lit(rp_req_t *r, const char *s, size_t n) { return out_add(r, s, n); }
+static int out_lit(rp_req_t *r, const char *s, size_t n)
+{
+    return out_add(r, s, n);
+}
 #define OUT(r, lit) out_lit((r), (lit), sizeof(lit) - 1)
 
 /* Writes the response head for the client: the backend's fields minus the
@@ -833,8 +845,8 @@ static int send_resp_head(rp_req_t *r)
             if (!pass_date)
                 continue;
             has_date = 1;
-        } else if (IS(name, "x-pad") || (name.len > 8 && rp_str_caseeq_lit(rp_str(name.data, 8),
-                                                                             "x-accel-"))) {
+        } else if (IS(name, "x-pad") ||
+                   (name.len > 8 && rp_str_caseeq_lit(rp_str(name.data, 8), "x-accel-"))) {
             if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, name))
                 continue;
         }
@@ -847,13 +859,14 @@ static int send_resp_head(rp_req_t *r)
     }
     (void)head_at;
     if (!has_server) {
-        if ((lc->server_tokens ? OUT(r, "Server: rampart/0.1.0\r\n") : OUT(r, "Server: rampart\r\n")) !=
-            RP_OK)
+        if ((lc->server_tokens ? OUT(r, "Server: rampart/0.1.0\r\n")
+                               : OUT(r, "Server: rampart\r\n")) != RP_OK)
             return RP_ERROR;
     }
     if (!has_date) {
         if (OUT(r, "Date: ") != RP_OK ||
-            out_add(r, c->w->http_date, strlen(c->w->http_date)) != RP_OK || OUT(r, "\r\n") != RP_OK)
+            out_add(r, c->w->http_date, strlen(c->w->http_date)) != RP_OK ||
+            OUT(r, "\r\n") != RP_OK)
             return RP_ERROR;
     }
 
@@ -868,8 +881,8 @@ static int send_resp_head(rp_req_t *r)
         if (rs->body_kind == RP_BODY_NONE || r->head_only) {
             r->out_framing = RP_OUT_NONE;
             if (clen.len && status != 204 && status >= 200)
-                if (OUT(r, "Content-Length: ") != RP_OK || out_add(r, clen.data, clen.len) != RP_OK ||
-                    OUT(r, "\r\n") != RP_OK)
+                if (OUT(r, "Content-Length: ") != RP_OK ||
+                    out_add(r, clen.data, clen.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
                     return RP_ERROR;
         } else if (rs->body_kind == RP_BODY_LENGTH) {
             r->out_framing = RP_OUT_LENGTH;
@@ -886,8 +899,8 @@ static int send_resp_head(rp_req_t *r)
             r->out_framing = RP_OUT_CLOSE;
             r->keep_alive = 0;
         }
-        if ((r->keep_alive ? OUT(r, "Connection: keep-alive\r\n") : OUT(r, "Connection: close\r\n")) !=
-            RP_OK)
+        if ((r->keep_alive ? OUT(r, "Connection: keep-alive\r\n")
+                           : OUT(r, "Connection: close\r\n")) != RP_OK)
             return RP_ERROR;
     }
     if ((lc->nadd_headers && rp_req_add_headers(r, status) != RP_OK) || OUT(r, "\r\n") != RP_OK)
@@ -904,12 +917,12 @@ static int parse_resp_head(rp_req_t *r)
     static __thread rp_http_field_t fields[256];
     for (;;) {
         rp_h1_parser_t p;
-        rp_h1_limits_t lim = {.max_line = 8192,
-                              .max_field = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
-                              .max_head = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
-                              .max_fields = 256};
+        rp_h1_limits_t lim = { .max_line = 8192,
+                               .max_field = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
+                               .max_head = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
+                               .max_fields = 256 };
         rp_h1_parser_init(&p, &lim);
-        rp_h1_response_t rs = {0};
+        rp_h1_response_t rs = { 0 };
         rs.fields = fields;
         int rc = rp_h1_parse_response(&p, u->in.data + u->in.pos, rp_buf_len(&u->in),
                                       r->h.method_id, &rs);
@@ -970,10 +983,10 @@ static int pump_resp(rp_req_t *r)
     rp_conn_t *c = r->c;
     rp_upconn_t *u = r->up;
     int progress = 0;
-    size_t max_out = (size_t)(r->lc->proxy_buffering
-                                  ? r->lc->proxy_buffers_num * r->lc->proxy_buffers_size +
-                                        r->lc->proxy_buffer_size
-                                  : r->lc->proxy_buffer_size);
+    size_t max_out =
+        (size_t)(r->lc->proxy_buffering ? r->lc->proxy_buffers_num * r->lc->proxy_buffers_size +
+                                              r->lc->proxy_buffer_size
+                                        : r->lc->proxy_buffer_size);
     if (max_out < RP_BUF_SIZE)
         max_out = RP_BUF_SIZE;
     while (!r->resp_done && u->in.data && rp_buf_len(&u->in)) {

@@ -28,9 +28,15 @@ static __thread uint32_t tl_md_pairs;
 static pthread_key_t md_key;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 
-static void md_free(void *p) { pcre2_match_data_free(p); }
+static void md_free(void *p)
+{
+    pcre2_match_data_free(p);
+}
 
-static void md_key_init(void) { (void)pthread_key_create(&md_key, md_free); }
+static void md_key_init(void)
+{
+    (void)pthread_key_create(&md_key, md_free);
+}
 
 static pcre2_match_data *match_data_for(uint32_t pairs)
 {
@@ -117,9 +123,21 @@ static int reg_name_char(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return 1;
     switch (c) {
-    case '-': case '.': case '_': case '~':
-    case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=':
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
         return 1;
     default:
         return 0;
@@ -405,7 +423,7 @@ rp_location_t *rp_route_location(const rp_server_t *srv, rp_str_t path, int *cap
         return NULL;
     if (path.data == NULL)
         path = RP_STR("");
-    find_ctx_t c = {path, caps, caps ? ncaps : 0, ncaps_out, NULL};
+    find_ctx_t c = { path, caps, caps ? ncaps : 0, ncaps_out, NULL };
     (void)find_level(&c, srv->locations, srv->nlocations, 0);
     if (c.cur != NULL && c.cur->match != RP_LOC_REGEX && c.cur->match != RP_LOC_REGEX_ICASE &&
         ncaps_out)
@@ -520,10 +538,24 @@ static int path_char_ok(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return 1;
     switch (c) {
-    case '-': case '.': case '_': case '~':
-    case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/':
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '/':
         return 1;
     default:
         return 0;

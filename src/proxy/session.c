@@ -29,7 +29,10 @@ static __thread rp_http_field_t scratch_fields[RP_MAX_FIELDS];
 static void conn_free(void *p);
 static void conn_timeout(rp_timer_t *t);
 static void conn_io(rp_io_t *io, uint32_t ev);
-static void conn_resume(rp_timer_t *t) { rp_conn_run(t->data); }
+static void conn_resume(rp_timer_t *t)
+{
+    rp_conn_run(t->data);
+}
 static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed);
 static void req_handle(rp_req_t *r);
 static void conn_send_error_close(rp_conn_t *c, int status);
@@ -56,7 +59,10 @@ void rp_worker_update_time(rp_worker_t *w)
 
 /* ---------------------------------------------------------------- conns */
 
-static const rp_server_t *default_srv(const rp_conn_t *c) { return c->ls->default_server; }
+static const rp_server_t *default_srv(const rp_conn_t *c)
+{
+    return c->ls->default_server;
+}
 
 void rp_conn_set_timer(rp_conn_t *c, int64_t ms)
 {
@@ -96,9 +102,8 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
         snprintf(c->peer_port, sizeof(c->peer_port), "%u", ntohs(s6->sin6_port));
     }
     const struct sockaddr *la = (const struct sockaddr *)&c->ls->addr.addr;
-    unsigned lport = la->sa_family == AF_INET6
-                         ? ntohs(((const struct sockaddr_in6 *)la)->sin6_port)
-                         : ntohs(((const struct sockaddr_in *)la)->sin_port);
+    unsigned lport = la->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)la)->sin6_port)
+                                               : ntohs(((const struct sockaddr_in *)la)->sin_port);
     snprintf(c->local_port, sizeof(c->local_port), "%u", lport);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -113,7 +118,8 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     const rp_server_t *s = default_srv(c);
     lim.max_line = (size_t)s->large_client_header_buffers_size;
     lim.max_field = (size_t)s->large_client_header_buffers_size;
-    lim.max_head = (size_t)(s->large_client_header_buffers_size * s->large_client_header_buffers_num);
+    lim.max_head =
+        (size_t)(s->large_client_header_buffers_size * s->large_client_header_buffers_num);
     lim.max_fields = RP_MAX_FIELDS;
     rp_h1_parser_init(&c->parser, &lim);
     if (rp_loop_add(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != RP_OK) {
@@ -123,7 +129,10 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     rp_conn_set_timer(c, s->client_header_timeout);
 }
 
-void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf) { rp_conf_unref(conf); }
+void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf)
+{
+    rp_conf_unref(conf);
+}
 
 static void req_free(rp_req_t *r)
 {
@@ -359,7 +368,7 @@ void rp_conn_run(rp_conn_t *c)
 
         /* no request: read and parse the next head */
         if (c->in.data && rp_buf_len(&c->in)) {
-            rp_h1_request_t *h = &(rp_h1_request_t){0};
+            rp_h1_request_t *h = &(rp_h1_request_t){ 0 };
             h->fields = scratch_fields;
             int rc = rp_h1_parse_request(&c->parser, c->in.data + c->in.pos, rp_buf_len(&c->in), h);
             if (rc == RP_OK) {
@@ -468,7 +477,15 @@ int rp_out_printf(rp_req_t *r, const char *fmt, ...)
 static int add_header_applies(int status)
 {
     switch (status) {
-    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 200:
+    case 201:
+    case 204:
+    case 206:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 307:
     case 308:
         return 1;
     }
@@ -537,7 +554,13 @@ int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_l
 static int status_closes(int status)
 {
     switch (status) {
-    case 400: case 408: case 413: case 414: case 431: case 501: case 505:
+    case 400:
+    case 408:
+    case 413:
+    case 414:
+    case 431:
+    case 501:
+    case 505:
         return 1;
     }
     return 0;
@@ -667,8 +690,8 @@ void rp_req_error(rp_req_t *r, int status)
                 int code = ep->response > 0 ? ep->response : 302;
                 char *hdr = rp_arena_alloc(&r->arena, uri.len + 16);
                 if (hdr) {
-                    int n = snprintf(hdr, uri.len + 16, "Location: %.*s\r\n", (int)uri.len,
-                                     uri.data);
+                    int n =
+                        snprintf(hdr, uri.len + 16, "Location: %.*s\r\n", (int)uri.len, uri.data);
                     if (!r->body_done)
                         r->keep_alive = 0;
                     if (rp_req_write_head(r, code, hdr, (size_t)n, RP_OUT_LENGTH, 0) == RP_OK) {
@@ -749,8 +772,8 @@ static void do_return(rp_req_t *r, const rp_loc_conf_t *lc)
                        (int)RP_MIN(lc->default_type.len, 200), lc->default_type.data);
     int nobody = code == 204 || code == 304 || code < 200;
     if (rp_req_write_head(r, code, nobody ? "" : ct, nobody ? 0 : (size_t)ctn,
-                          nobody ? RP_OUT_NONE : RP_OUT_LENGTH, nobody ? UINT64_MAX : text.len) !=
-        RP_OK) {
+                          nobody ? RP_OUT_NONE : RP_OUT_LENGTH,
+                          nobody ? UINT64_MAX : text.len) != RP_OK) {
         rp_conn_close(r->c);
         return;
     }

@@ -35,7 +35,7 @@ typedef struct rp_upconn_s rp_upconn_t;
 typedef struct {
     int fd;
     rp_io_t io;
-    rp_conf_t *conf;      /* the generation ls belongs to */
+    rp_conf_t *conf; /* the generation ls belongs to */
     const rp_listen_t *ls;
     rp_worker_t *w;
     int paused; /* EMFILE back-off */
@@ -44,7 +44,7 @@ typedef struct {
 /* Listening sockets and the generation they belong to, as handed to a
  * worker by the main thread. */
 typedef struct {
-    rp_conf_t *conf;     /* one reference owned by this table */
+    rp_conf_t *conf; /* one reference owned by this table */
     rp_wlisten_t *listens;
     size_t nlistens;
 } rp_wgen_t;
@@ -60,13 +60,13 @@ struct rp_worker_s {
     int quitting;
     int max_conns;
     int nconns;
-    rp_conn_t *conns;     /* all client connections (doubly linked) */
-    rp_upconn_t *idle;    /* pooled backend connections */
+    rp_conn_t *conns;  /* all client connections (doubly linked) */
+    rp_upconn_t *idle; /* pooled backend connections */
     int nidle;
-    char **free_bufs;     /* RP_BUF_SIZE buffers */
+    char **free_bufs; /* RP_BUF_SIZE buffers */
     size_t nfree, capfree;
     rp_timer_t accept_timer;
-    rp_timer_t tick;      /* once a second: buffered logs */
+    rp_timer_t tick; /* once a second: buffered logs */
     uint64_t conn_seq;
     uint64_t req_seq;
     /* cached HTTP Date and log times, refreshed once per second */
@@ -96,10 +96,10 @@ struct rp_conn_s {
     rp_h1_parser_t parser;
     unsigned readable : 1;
     unsigned writable : 1;
-    unsigned eof : 1;        /* client closed its sending side */
+    unsigned eof : 1; /* client closed its sending side */
     unsigned error : 1;
     unsigned closed : 1;
-    unsigned lingering : 1;  /* closing after an error answer */
+    unsigned lingering : 1; /* closing after an error answer */
 };
 
 enum rp_req_phase {
@@ -123,13 +123,13 @@ struct rp_req_s {
     rp_conn_t *c;
     rp_conf_t *conf;
     rp_h1_request_t h;
-    char *head;               /* private copy of the request head */
+    char *head; /* private copy of the request head */
     rp_server_t *srv;
     rp_location_t *loc;
     const rp_loc_conf_t *lc;
-    rp_str_t request_uri;     /* path and query as received */
-    rp_str_t path;            /* normalised, decoded */
-    rp_str_t args;            /* query without '?' */
+    rp_str_t request_uri; /* path and query as received */
+    rp_str_t path;        /* normalised, decoded */
+    rp_str_t args;        /* query without '?' */
     int caps[20];
     int ncaps;
     uint64_t start_ms;        /* monotonic */
@@ -138,32 +138,32 @@ struct rp_req_s {
     int phase;
     int status;
     int error_page_done;
-    uint64_t body_sent;       /* response body bytes to the client */
+    uint64_t body_sent; /* response body bytes to the client */
     uint64_t bytes_sent;
     uint64_t head_bytes;
 
     /* request body from the client */
     int body_kind;
-    uint64_t body_left;       /* LENGTH: bytes still to read */
+    uint64_t body_left; /* LENGTH: bytes still to read */
     uint64_t body_received;
     rp_h1_chunked_t chunked;
     unsigned body_done : 1;
     unsigned continue_sent : 1;
-    unsigned keep_alive : 1;  /* client connection persists after this */
-    unsigned head_only : 1;   /* HEAD request */
+    unsigned keep_alive : 1; /* client connection persists after this */
+    unsigned head_only : 1;  /* HEAD request */
     unsigned upgraded : 1;
     unsigned finalized : 1;
-    unsigned body_started : 1; /* some body bytes went to a backend */
+    unsigned body_started : 1;  /* some body bytes went to a backend */
     unsigned body_buffered : 1; /* body read whole into body_mem/body_fd */
     unsigned body_pending : 1;  /* buffered body not yet all sent */
     rp_buf_t body_mem;          /* first bytes of a buffered body */
     int body_fd;                /* rest of it, in an unlinked temp file */
     uint64_t body_file_len;
-    uint64_t body_send_off;     /* bytes of the buffered body sent */
+    uint64_t body_send_off; /* bytes of the buffered body sent */
 
     /* response to the client */
     int out_framing;
-    uint64_t out_left;        /* LENGTH: body bytes still to send */
+    uint64_t out_left; /* LENGTH: body bytes still to send */
     int file_fd;
     off_t file_off;
     uint64_t file_left;
@@ -172,17 +172,17 @@ struct rp_req_s {
     rp_upstream_t *upstream;
     rp_upstream_server_t *peer;
     rp_upconn_t *up;
-    rp_str_t uphead;          /* serialised request head for the backend */
-    unsigned tried[64 / 8];   /* bitmap of servers tried */
+    rp_str_t uphead;        /* serialised request head for the backend */
+    unsigned tried[64 / 8]; /* bitmap of servers tried */
     int tries;
     int upstream_status;
     int upstream_timed_out;
     uint64_t up_start_ms;
     uint64_t up_header_ms;
     uint64_t up_end_ms;
-    char *upstream_addr;      /* "$upstream_addr": addresses tried */
+    char *upstream_addr; /* "$upstream_addr": addresses tried */
     rp_h1_response_t resp;
-    char *resp_head;          /* private copy of the backend response head */
+    char *resp_head; /* private copy of the backend response head */
     int resp_kind;
     uint64_t resp_left;
     rp_h1_chunked_t resp_chunked;
@@ -199,8 +199,8 @@ struct rp_upconn_s {
     rp_sockaddr_t addr;
     rp_buf_t in;
     rp_buf_t out;
-    size_t out_head_written;  /* bytes of req->uphead already sent */
-    uint64_t sent;            /* bytes written, for progress detection */
+    size_t out_head_written; /* bytes of req->uphead already sent */
+    uint64_t sent;           /* bytes written, for progress detection */
     rp_timer_t timer;
     uint64_t nrequests;
     int64_t keepalive_requests;
@@ -210,14 +210,20 @@ struct rp_upconn_s {
     unsigned writable : 1;
     unsigned eof : 1;
     unsigned reused : 1;
-    unsigned got_bytes : 1;   /* any response byte on this request */
+    unsigned got_bytes : 1; /* any response byte on this request */
 };
 
 /* buffers (per-worker free list of RP_BUF_SIZE blocks) */
 int rp_buf_alloc(rp_worker_t *w, rp_buf_t *b, size_t cap);
 void rp_buf_release(rp_worker_t *w, rp_buf_t *b);
-static inline size_t rp_buf_len(const rp_buf_t *b) { return b->last - b->pos; }
-static inline size_t rp_buf_room(const rp_buf_t *b) { return b->cap - b->last; }
+static inline size_t rp_buf_len(const rp_buf_t *b)
+{
+    return b->last - b->pos;
+}
+static inline size_t rp_buf_room(const rp_buf_t *b)
+{
+    return b->cap - b->last;
+}
 /* Moves unread data to the front. */
 void rp_buf_compact(rp_buf_t *b);
 /* Appends; grows up to `max` bytes of capacity; RP_ERROR when it can't. */
@@ -233,8 +239,8 @@ void rp_worker_update_time(rp_worker_t *w);
 void rp_req_finalize(rp_req_t *r);
 /* Answers with an error/status page (error_page aware). */
 void rp_req_error(rp_req_t *r, int status);
-int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_len,
-                      int framing, uint64_t length);
+int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_len, int framing,
+                      uint64_t length);
 int rp_conn_flush(rp_conn_t *c);
 int rp_conn_read(rp_conn_t *c);
 void rp_conn_set_timer(rp_conn_t *c, int64_t ms);

@@ -76,9 +76,15 @@ static void idle_remove(rp_upconn_t *u)
     rp_upconn_free(u);
 }
 
-static void idle_timeout(rp_timer_t *t) { idle_remove(t->data); }
+static void idle_timeout(rp_timer_t *t)
+{
+    idle_remove(t->data);
+}
 
-static void upconn_dealloc(void *p) { free(p); }
+static void upconn_dealloc(void *p)
+{
+    free(p);
+}
 
 void rp_upconn_free(rp_upconn_t *u)
 {
@@ -98,7 +104,8 @@ void rp_upconn_free(rp_upconn_t *u)
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr)
 {
     for (rp_upconn_t *u = w->idle; u; u = u->next) {
-        if (u->addr.addrlen == addr->addrlen && memcmp(&u->addr.addr, &addr->addr, addr->addrlen) == 0) {
+        if (u->addr.addrlen == addr->addrlen &&
+            memcmp(&u->addr.addr, &addr->addr, addr->addrlen) == 0) {
             if (u->prev)
                 u->prev->next = u->next;
             else

@@ -124,7 +124,10 @@ static int cookie_value(rp_str_t cookies, rp_str_t name, rp_str_t *out)
     return RP_DECLINED;
 }
 
-static rp_str_t ms_text(rp_arena_t *a, uint64_t ms) { return fmt(a, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000)); }
+static rp_str_t ms_text(rp_arena_t *a, uint64_t ms)
+{
+    return fmt(a, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
+}
 
 int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
 {
@@ -424,7 +427,7 @@ void rp_req_access_log(rp_req_t *r)
             if (p->var.id == RP_VAR_NONE) {
                 vals[k] = p->lit;
             } else {
-                rp_tpl_t one = {.raw = RP_NULL_STR, .parts = (rp_tpl_part_t *)p, .nparts = 1};
+                rp_tpl_t one = { .raw = RP_NULL_STR, .parts = (rp_tpl_part_t *)p, .nparts = 1 };
                 if (rp_tpl_eval(&one, rp_req_var, r, &r->arena, &vals[k]) != RP_OK)
                     vals[k] = RP_NULL_STR;
                 if (vals[k].len == 0 && al->format->escape != RP_LOG_ESCAPE_JSON)
@@ -462,7 +465,7 @@ typedef struct {
     rp_log_file_t *file;
     char *buf;
     size_t len, cap;
-    uint64_t since;   /* loop time of the oldest buffered line */
+    uint64_t since; /* loop time of the oldest buffered line */
     int64_t flush_ms;
 } logbuf_t;
 

@@ -243,7 +243,6 @@ static void quit_check(rp_timer_t *t)
         rp_timer_set(&w->loop, t, 100);
 }
 
-
 static void on_wake(rp_loop_t *loop)
 {
     rp_worker_t *w = loop->data;
@@ -391,7 +390,7 @@ void rp_workers_publish(rp_conf_t *conf)
         }
         if (!pending)
             break;
-        struct timespec ts = {0, 2000000};
+        struct timespec ts = { 0, 2000000 };
         nanosleep(&ts, NULL);
     }
     size_t k = 0;

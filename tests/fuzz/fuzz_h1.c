@@ -15,13 +15,12 @@
 
 #define FZ_MAXF 32
 
-#define CHECK(c)                                                         \
-    do {                                                                 \
-        if (!(c)) {                                                      \
-            fprintf(stderr, "fuzz_h1: check failed: %s (line %d)\n", #c, \
-                    __LINE__);                                           \
-            abort();                                                     \
-        }                                                                \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_h1: check failed: %s (line %d)\n", #c, __LINE__);                \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static const rp_h1_limits_t fz_limits = {
@@ -269,8 +268,8 @@ static void fuzz_chunked(const uint8_t *data, size_t size, size_t split)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int methods[] = {RP_METHOD_GET, RP_METHOD_HEAD, RP_METHOD_CONNECT,
-                                  RP_METHOD_POST};
+    static const int methods[] = { RP_METHOD_GET, RP_METHOD_HEAD, RP_METHOD_CONNECT,
+                                   RP_METHOD_POST };
     if (size > 65536)
         return 0;
     /* the split point and the method come from the input's own bytes so the

@@ -53,155 +53,172 @@ typedef struct {
 } err_case_t;
 
 static const err_case_t err_cases[] = {
-    {"foo;", "unknown directive \"foo\" in @:1"},
-    {"http {\n  server {\n    bogus 1;\n  }\n}", "unknown directive \"bogus\" in @:3"},
-    {"proxy_pass http://x;\nworker_processes 1;", "\"proxy_pass\" directive is not allowed here in @:1"},
-    {"http { proxy_pass http://127.0.0.1; }", "\"proxy_pass\" directive is not allowed here in @:1"},
-    {"http { server { listen 80; proxy_pass http://127.0.0.1; } }",
-     "\"proxy_pass\" directive is not allowed here in @:1"},
-    {"http {\n server {\n  listen;\n }\n}", "invalid number of arguments in \"listen\" directive in @:3"},
-    {"worker_processes;", "invalid number of arguments in \"worker_processes\" directive in @:1"},
-    {"daemon maybe;",
-     "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" in @:1"},
-    {"worker_processes 0;", "invalid value \"0\" in \"worker_processes\" directive in @:1"},
-    {"http {\n gzip on;\n}", "\"gzip\" directive is not supported yet in @:2"},
-    {"http { gzip_types text/plain; }", "\"gzip_types\" directive is not supported yet in @:1"},
-    {"http { server { ssl_certificate x; } }", "\"ssl_certificate\" directive is not supported yet in @:1"},
-    {"http { proxy_cache_path /x keys_zone=a:1m; }",
-     "\"proxy_cache_path\" directive is not supported yet in @:1"},
-    {"http { upstream u { server 127.0.0.1; zone u 64k; } }",
-     "\"zone\" directive is not supported yet in @:1"},
-    {"http { upstream u { server 127.0.0.1; health_check; } }",
-     "\"health_check\" directive is not supported yet in @:1"},
-    {"http { limit_req_zone $remote_addr zone=a:1m rate=1r/s; }",
-     "\"limit_req_zone\" directive is not supported yet in @:1"},
-    {"http { limit_conn_zone $remote_addr zone=a:1m; }",
-     "\"limit_conn_zone\" directive is not supported yet in @:1"},
-    {"http { http2 on; }", "\"http2\" directive is not supported yet in @:1"},
-    {"http { server { location / { proxy_ssl_verify on; } } }",
-     "\"proxy_ssl_verify\" directive is not supported yet in @:1"},
-    {"http { server { listen 443 ssl; } }",
-     "the \"ssl\" parameter of the \"listen\" directive is not supported yet in @:1"},
-    {"http { server { listen 443 http2; } }",
-     "the \"http2\" parameter of the \"listen\" directive is not supported yet in @:1"},
-    {"http { server { listen unix:/tmp/x.sock; } }",
-     "unix domain sockets in \"listen\" are not supported yet in @:1"},
-    {"http { server { listen 70000; } }",
-     "invalid port in \"70000\" of the \"listen\" directive in @:1"},
-    {"http { server { listen 127.0.0.1:0; } }",
-     "invalid port in \"127.0.0.1:0\" of the \"listen\" directive in @:1"},
-    {"http { server { listen 80 foo; } }", "invalid parameter \"foo\" in @:1"},
-    {"http { server { listen 80 backlog=x; } }", "invalid backlog \"x\" in @:1"},
-    {"http {\n server { listen 127.0.0.1:8080 default_server; }\n"
-     " server { listen 127.0.0.1:8080 default_server; }\n}",
-     "a duplicate default server for 127.0.0.1:8080 in @:3"},
-    {"http {\n server { listen 127.0.0.1:8080 backlog=10; }\n"
-     " server { listen 127.0.0.1:8080 backlog=20; }\n}",
-     "duplicate listen options for 127.0.0.1:8080 in @:3"},
-    {"http { server { listen 127.0.0.1:8080; listen 127.0.0.1:8080; } }",
-     "a duplicate listen 127.0.0.1:8080 in @:1"},
-    {"http {\n server {\n  location / {\n   proxy_read_timeout 5s;\n   proxy_read_timeout 6s;\n  }\n }\n}",
-     "\"proxy_read_timeout\" directive is duplicate in @:5"},
-    {"http { proxy_read_timeout 5x; }", "invalid value \"5x\" in \"proxy_read_timeout\" directive in @:1"},
-    {"http { proxy_read_timeout 1s1m; }",
-     "invalid value \"1s1m\" in \"proxy_read_timeout\" directive in @:1"},
-    {"http { client_max_body_size 1q; }",
-     "invalid value \"1q\" in \"client_max_body_size\" directive in @:1"},
-    {"http { server_tokens yes; }",
-     "invalid value \"yes\" in \"server_tokens\" directive, it must be \"on\" or \"off\" in @:1"},
-    {"http { server { location / { proxy_pass https://127.0.0.1; } } }",
-     "\"proxy_pass\" to https:// is not supported yet in @:1"},
-    {"http { server { location / { proxy_pass http://$host; } } }",
-     "\"proxy_pass\" with variables is not supported yet in @:1"},
-    {"http { server { location / { proxy_pass ftp://x; } } }", "invalid URL prefix in \"ftp://x\" in @:1"},
-    {"http { server { location ~ \\.php$ { proxy_pass http://127.0.0.1/x; } } }",
-     "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside "
-     "named location, or inside \"if\" statement, or inside \"limit_except\" block in @:1"},
-    {"http { server { location @f { proxy_pass http://127.0.0.1/; } } }",
-     "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside "
-     "named location, or inside \"if\" statement, or inside \"limit_except\" block in @:1"},
-    {"http { server { location / { proxy_pass http://127.0.0.1; proxy_pass http://127.0.0.1; } } }",
-     "\"proxy_pass\" directive is duplicate in @:1"},
-    {"http {\n server {\n  location / {\n   proxy_pass http://no-such-upstream.invalid;\n  }\n }\n}",
-     "host not found in upstream \"no-such-upstream.invalid\" in @:4"},
-    {"http { upstream u { server 127.0.0.1 max_fails=3; } }",
-     "the \"max_fails\" parameter of upstream \"server\" is not supported yet in @:1"},
-    {"http { upstream u { server 127.0.0.1 backup; } }",
-     "the \"backup\" parameter of upstream \"server\" is not supported yet in @:1"},
-    {"http { upstream u { server 127.0.0.1 weight=0; } }", "invalid parameter \"weight=0\" in @:1"},
-    {"http { upstream u { server 127.0.0.1 foo; } }", "invalid parameter \"foo\" in @:1"},
-    {"http { upstream u { keepalive 4; } }", "no servers are inside upstream in @:1"},
-    {"http { upstream u { server 127.0.0.1; }\nupstream u { server 127.0.0.1; } }",
-     "duplicate upstream \"u\" in @:2"},
-    {"http {\n upstream u {\n  server no-such-host.invalid:81;\n }\n}",
-     "host not found in upstream \"no-such-host.invalid:81\" in @:3"},
-    {"http { server { location /a { location /b { } } } }", "location \"/b\" is outside location \"/a\" in @:1"},
-    {"http { server { location = /a { location /a/b { } } } }",
-     "location \"/a/b\" cannot be inside the exact location \"/a\" in @:1"},
-    {"http { server { location /a { location @n { } } } }",
-     "named location \"@n\" can be on the server level only in @:1"},
-    {"http { server { location @n { location /x { } } } }",
-     "location \"/x\" cannot be inside the named location \"@n\" in @:1"},
-    {"http { server { location /a { }\nlocation ^~ /a { } } }", "duplicate location \"/a\" in @:2"},
-    {"http { server { location ~ ( { } } }", NULL /* pcre message varies */},
-    {"http { server { location !! /a { } } }", "invalid location modifier \"!!\" in @:1"},
-    {"http { server { server_name w*w.example.com; } }",
-     "invalid server name or wildcard \"w*w.example.com\" in @:1"},
-    {"http { server { return abc; } }", "invalid return code \"abc\" in @:1"},
-    {"http { server { return 1000; } }", "invalid return code \"1000\" in @:1"},
-    {"http { error_page 200 /x; }", "value \"200\" must be between 300 and 599 in @:1"},
-    {"http { error_page 404 =abc /x; }", "invalid value \"=abc\" in @:1"},
-    {"http { add_header X-A b sometimes; }", "invalid parameter \"sometimes\" in @:1"},
-    {"http { proxy_http_version 2.0; }", "invalid value \"2.0\" in \"proxy_http_version\" directive in @:1"},
-    {"http { access_log /x nosuchformat; }", "unknown log format \"nosuchformat\" in @:1"},
-    {"http { log_format combined '$status'; }", "duplicate \"log_format\" name \"combined\" in @:1"},
-    {"http { log_format a escape=xml '$status'; }", "unknown log format escaping \"xml\" in @:1"},
-    {"http { proxy_set_header X-A $nosuchvar; }", "unknown \"nosuchvar\" variable in @:1"},
-    {"http { map $host $host { } }", "the duplicate \"host\" variable in @:1"},
-    {"http { map $host x { } }", "invalid variable name \"x\" in @:1"},
-    {"http { map $host $m {\n a b c;\n} }", "invalid number of the map parameters in @:2"},
-    {"http { server { } server; }", "directive \"server\" has no opening \"{\" in @:1"},
-    {"http { server { listen 80 { } } }", "directive \"listen\" is not terminated by \";\" in @:1"},
-    {"events { use kqueue; }", "invalid event type \"kqueue\" in @:1"},
-    {"events { worker_connections 10; worker_connections 10; }",
-     "\"worker_connections\" directive is duplicate in @:1"},
-    {"http { } http { }", "\"http\" directive is duplicate in @:1"},
-    {"error_log /x loud;", "invalid log level \"loud\" in @:1"},
-    {"http { default_type a/b; default_type c/d; }", "\"default_type\" directive is duplicate in @:1"},
-    {"http { default_type; }", "invalid number of arguments in \"default_type\" directive in @:1"},
-    {"http { default_type \"a/b\r\nX: y\"; }",
-     "invalid value \"a/b\r\nX: y\" in \"default_type\" directive in @:1"},
-    {"http {\n types {\n  text/html { }\n }\n}", "unexpected \"{\" in \"types\" block in @:3"},
-    {"http { types { \"text/html\r\nX: y\" html; } }",
-     "invalid content type \"text/html\r\nX: y\" in \"types\" block in @:1"},
-    {"http { types { text/html \"\"; } }", "invalid extension \"\" in \"types\" block in @:1"},
-    {"http { types x { } }", "invalid number of arguments in \"types\" directive in @:1"},
-    {"http { types; }", NULL},
-    {"http { server { listen 1; location / { types_hash_max_size big; } } }",
-     "invalid value \"big\" in \"types_hash_max_size\" directive in @:1"},
-    {"http { types_hash_bucket_size; }",
-     "invalid number of arguments in \"types_hash_bucket_size\" directive in @:1"},
+    { "foo;", "unknown directive \"foo\" in @:1" },
+    { "http {\n  server {\n    bogus 1;\n  }\n}", "unknown directive \"bogus\" in @:3" },
+    { "proxy_pass http://x;\nworker_processes 1;",
+      "\"proxy_pass\" directive is not allowed here in @:1" },
+    { "http { proxy_pass http://127.0.0.1; }",
+      "\"proxy_pass\" directive is not allowed here in @:1" },
+    { "http { server { listen 80; proxy_pass http://127.0.0.1; } }",
+      "\"proxy_pass\" directive is not allowed here in @:1" },
+    { "http {\n server {\n  listen;\n }\n}",
+      "invalid number of arguments in \"listen\" directive in @:3" },
+    { "worker_processes;", "invalid number of arguments in \"worker_processes\" directive in @:1" },
+    { "daemon maybe;",
+      "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" in @:1" },
+    { "worker_processes 0;", "invalid value \"0\" in \"worker_processes\" directive in @:1" },
+    { "http {\n gzip on;\n}", "\"gzip\" directive is not supported yet in @:2" },
+    { "http { gzip_types text/plain; }", "\"gzip_types\" directive is not supported yet in @:1" },
+    { "http { server { ssl_certificate x; } }",
+      "\"ssl_certificate\" directive is not supported yet in @:1" },
+    { "http { proxy_cache_path /x keys_zone=a:1m; }",
+      "\"proxy_cache_path\" directive is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1; zone u 64k; } }",
+      "\"zone\" directive is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1; health_check; } }",
+      "\"health_check\" directive is not supported yet in @:1" },
+    { "http { limit_req_zone $remote_addr zone=a:1m rate=1r/s; }",
+      "\"limit_req_zone\" directive is not supported yet in @:1" },
+    { "http { limit_conn_zone $remote_addr zone=a:1m; }",
+      "\"limit_conn_zone\" directive is not supported yet in @:1" },
+    { "http { http2 on; }", "\"http2\" directive is not supported yet in @:1" },
+    { "http { server { location / { proxy_ssl_verify on; } } }",
+      "\"proxy_ssl_verify\" directive is not supported yet in @:1" },
+    { "http { server { listen 443 ssl; } }",
+      "the \"ssl\" parameter of the \"listen\" directive is not supported yet in @:1" },
+    { "http { server { listen 443 http2; } }",
+      "the \"http2\" parameter of the \"listen\" directive is not supported yet in @:1" },
+    { "http { server { listen unix:/tmp/x.sock; } }",
+      "unix domain sockets in \"listen\" are not supported yet in @:1" },
+    { "http { server { listen 70000; } }",
+      "invalid port in \"70000\" of the \"listen\" directive in @:1" },
+    { "http { server { listen 127.0.0.1:0; } }",
+      "invalid port in \"127.0.0.1:0\" of the \"listen\" directive in @:1" },
+    { "http { server { listen 80 foo; } }", "invalid parameter \"foo\" in @:1" },
+    { "http { server { listen 80 backlog=x; } }", "invalid backlog \"x\" in @:1" },
+    { "http {\n server { listen 127.0.0.1:8080 default_server; }\n"
+      " server { listen 127.0.0.1:8080 default_server; }\n}",
+      "a duplicate default server for 127.0.0.1:8080 in @:3" },
+    { "http {\n server { listen 127.0.0.1:8080 backlog=10; }\n"
+      " server { listen 127.0.0.1:8080 backlog=20; }\n}",
+      "duplicate listen options for 127.0.0.1:8080 in @:3" },
+    { "http { server { listen 127.0.0.1:8080; listen 127.0.0.1:8080; } }",
+      "a duplicate listen 127.0.0.1:8080 in @:1" },
+    { "http {\n server {\n  location / {\n   proxy_read_timeout 5s;\n   proxy_read_timeout 6s;\n  "
+      "}\n }\n}",
+      "\"proxy_read_timeout\" directive is duplicate in @:5" },
+    { "http { proxy_read_timeout 5x; }",
+      "invalid value \"5x\" in \"proxy_read_timeout\" directive in @:1" },
+    { "http { proxy_read_timeout 1s1m; }",
+      "invalid value \"1s1m\" in \"proxy_read_timeout\" directive in @:1" },
+    { "http { client_max_body_size 1q; }",
+      "invalid value \"1q\" in \"client_max_body_size\" directive in @:1" },
+    { "http { server_tokens yes; }",
+      "invalid value \"yes\" in \"server_tokens\" directive, it must be \"on\" or \"off\" in @:1" },
+    { "http { server { location / { proxy_pass https://127.0.0.1; } } }",
+      "\"proxy_pass\" to https:// is not supported yet in @:1" },
+    { "http { server { location / { proxy_pass http://$host; } } }",
+      "\"proxy_pass\" with variables is not supported yet in @:1" },
+    { "http { server { location / { proxy_pass ftp://x; } } }",
+      "invalid URL prefix in \"ftp://x\" in @:1" },
+    { "http { server { location ~ \\.php$ { proxy_pass http://127.0.0.1/x; } } }",
+      "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside "
+      "named location, or inside \"if\" statement, or inside \"limit_except\" block in @:1" },
+    { "http { server { location @f { proxy_pass http://127.0.0.1/; } } }",
+      "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside "
+      "named location, or inside \"if\" statement, or inside \"limit_except\" block in @:1" },
+    { "http { server { location / { proxy_pass http://127.0.0.1; proxy_pass http://127.0.0.1; } } "
+      "}",
+      "\"proxy_pass\" directive is duplicate in @:1" },
+    { "http {\n server {\n  location / {\n   proxy_pass http://no-such-upstream.invalid;\n  }\n "
+      "}\n}",
+      "host not found in upstream \"no-such-upstream.invalid\" in @:4" },
+    { "http { upstream u { server 127.0.0.1 max_fails=3; } }",
+      "the \"max_fails\" parameter of upstream \"server\" is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1 backup; } }",
+      "the \"backup\" parameter of upstream \"server\" is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1 weight=0; } }",
+      "invalid parameter \"weight=0\" in @:1" },
+    { "http { upstream u { server 127.0.0.1 foo; } }", "invalid parameter \"foo\" in @:1" },
+    { "http { upstream u { keepalive 4; } }", "no servers are inside upstream in @:1" },
+    { "http { upstream u { server 127.0.0.1; }\nupstream u { server 127.0.0.1; } }",
+      "duplicate upstream \"u\" in @:2" },
+    { "http {\n upstream u {\n  server no-such-host.invalid:81;\n }\n}",
+      "host not found in upstream \"no-such-host.invalid:81\" in @:3" },
+    { "http { server { location /a { location /b { } } } }",
+      "location \"/b\" is outside location \"/a\" in @:1" },
+    { "http { server { location = /a { location /a/b { } } } }",
+      "location \"/a/b\" cannot be inside the exact location \"/a\" in @:1" },
+    { "http { server { location /a { location @n { } } } }",
+      "named location \"@n\" can be on the server level only in @:1" },
+    { "http { server { location @n { location /x { } } } }",
+      "location \"/x\" cannot be inside the named location \"@n\" in @:1" },
+    { "http { server { location /a { }\nlocation ^~ /a { } } }",
+      "duplicate location \"/a\" in @:2" },
+    { "http { server { location ~ ( { } } }", NULL /* pcre message varies */ },
+    { "http { server { location !! /a { } } }", "invalid location modifier \"!!\" in @:1" },
+    { "http { server { server_name w*w.example.com; } }",
+      "invalid server name or wildcard \"w*w.example.com\" in @:1" },
+    { "http { server { return abc; } }", "invalid return code \"abc\" in @:1" },
+    { "http { server { return 1000; } }", "invalid return code \"1000\" in @:1" },
+    { "http { error_page 200 /x; }", "value \"200\" must be between 300 and 599 in @:1" },
+    { "http { error_page 404 =abc /x; }", "invalid value \"=abc\" in @:1" },
+    { "http { add_header X-A b sometimes; }", "invalid parameter \"sometimes\" in @:1" },
+    { "http { proxy_http_version 2.0; }",
+      "invalid value \"2.0\" in \"proxy_http_version\" directive in @:1" },
+    { "http { access_log /x nosuchformat; }", "unknown log format \"nosuchformat\" in @:1" },
+    { "http { log_format combined '$status'; }",
+      "duplicate \"log_format\" name \"combined\" in @:1" },
+    { "http { log_format a escape=xml '$status'; }", "unknown log format escaping \"xml\" in @:1" },
+    { "http { proxy_set_header X-A $nosuchvar; }", "unknown \"nosuchvar\" variable in @:1" },
+    { "http { map $host $host { } }", "the duplicate \"host\" variable in @:1" },
+    { "http { map $host x { } }", "invalid variable name \"x\" in @:1" },
+    { "http { map $host $m {\n a b c;\n} }", "invalid number of the map parameters in @:2" },
+    { "http { server { } server; }", "directive \"server\" has no opening \"{\" in @:1" },
+    { "http { server { listen 80 { } } }",
+      "directive \"listen\" is not terminated by \";\" in @:1" },
+    { "events { use kqueue; }", "invalid event type \"kqueue\" in @:1" },
+    { "events { worker_connections 10; worker_connections 10; }",
+      "\"worker_connections\" directive is duplicate in @:1" },
+    { "http { } http { }", "\"http\" directive is duplicate in @:1" },
+    { "error_log /x loud;", "invalid log level \"loud\" in @:1" },
+    { "http { default_type a/b; default_type c/d; }",
+      "\"default_type\" directive is duplicate in @:1" },
+    { "http { default_type; }",
+      "invalid number of arguments in \"default_type\" directive in @:1" },
+    { "http { default_type \"a/b\r\nX: y\"; }",
+      "invalid value \"a/b\r\nX: y\" in \"default_type\" directive in @:1" },
+    { "http {\n types {\n  text/html { }\n }\n}", "unexpected \"{\" in \"types\" block in @:3" },
+    { "http { types { \"text/html\r\nX: y\" html; } }",
+      "invalid content type \"text/html\r\nX: y\" in \"types\" block in @:1" },
+    { "http { types { text/html \"\"; } }", "invalid extension \"\" in \"types\" block in @:1" },
+    { "http { types x { } }", "invalid number of arguments in \"types\" directive in @:1" },
+    { "http { types; }", NULL },
+    { "http { server { listen 1; location / { types_hash_max_size big; } } }",
+      "invalid value \"big\" in \"types_hash_max_size\" directive in @:1" },
+    { "http { types_hash_bucket_size; }",
+      "invalid number of arguments in \"types_hash_bucket_size\" directive in @:1" },
     /* alias */
-    {"http {\n server {\n  location /a/ {\n   root /r;\n   alias /x/;\n  }\n }\n}",
-     "\"alias\" directive is duplicate, \"root\" directive was specified earlier in @:5"},
-    {"http { server {\nlocation /a/ { alias /x/;\nroot /r; } } }",
-     "\"root\" directive is duplicate, \"alias\" directive was specified earlier in @:3"},
-    {"http { server { location /a/ { alias /x/;\nalias /y/; } } }",
-     "\"alias\" directive is duplicate in @:2"},
-    {"http { server { location ~ ^/a/(.*)$ {\n alias /x/$1; } } }",
-     "\"alias\" inside a location given by regular expression is not supported yet in @:2"},
-    {"http { server { location ~* \\.png$ { alias /x/; } } }",
-     "\"alias\" inside a location given by regular expression is not supported yet in @:1"},
-    {"http { server { location @n { alias /x/; } } }",
-     "the \"alias\" directive cannot be used inside the named location in @:1"},
-    {"http { server { location /a/ { alias $document_root/x; } } }",
-     "the $document_root variable cannot be used in the \"alias\" directive in @:1"},
-    {"http { server {\n alias /x/; } }", "\"alias\" directive is not allowed here in @:2"},
-    {"http { alias /x/; }", "\"alias\" directive is not allowed here in @:1"},
-    {"http { server { location /a/ { alias; } } }",
-     "invalid number of arguments in \"alias\" directive in @:1"},
-    {"http { server { location /a/ { alias /x /y; } } }",
-     "invalid number of arguments in \"alias\" directive in @:1"},
+    { "http {\n server {\n  location /a/ {\n   root /r;\n   alias /x/;\n  }\n }\n}",
+      "\"alias\" directive is duplicate, \"root\" directive was specified earlier in @:5" },
+    { "http { server {\nlocation /a/ { alias /x/;\nroot /r; } } }",
+      "\"root\" directive is duplicate, \"alias\" directive was specified earlier in @:3" },
+    { "http { server { location /a/ { alias /x/;\nalias /y/; } } }",
+      "\"alias\" directive is duplicate in @:2" },
+    { "http { server { location ~ ^/a/(.*)$ {\n alias /x/$1; } } }",
+      "\"alias\" inside a location given by regular expression is not supported yet in @:2" },
+    { "http { server { location ~* \\.png$ { alias /x/; } } }",
+      "\"alias\" inside a location given by regular expression is not supported yet in @:1" },
+    { "http { server { location @n { alias /x/; } } }",
+      "the \"alias\" directive cannot be used inside the named location in @:1" },
+    { "http { server { location /a/ { alias $document_root/x; } } }",
+      "the $document_root variable cannot be used in the \"alias\" directive in @:1" },
+    { "http { server {\n alias /x/; } }", "\"alias\" directive is not allowed here in @:2" },
+    { "http { alias /x/; }", "\"alias\" directive is not allowed here in @:1" },
+    { "http { server { location /a/ { alias; } } }",
+      "invalid number of arguments in \"alias\" directive in @:1" },
+    { "http { server { location /a/ { alias /x /y; } } }",
+      "invalid number of arguments in \"alias\" directive in @:1" },
 };
 
 static void test_errors(void **state)
@@ -233,10 +250,25 @@ typedef struct {
 static void test_times(void **state)
 {
     static const time_case_t cases[] = {
-        {"5", 5000},  {"5s", 5000},    {"250ms", 250},     {"1m30s", 90000},   {"1m30", 90000},
-        {"2h", 7200000}, {"1d", 86400000}, {"1w", 604800000}, {"1M", 2592000000LL},
-        {"1y", 31536000000LL}, {"1h1m1s1ms", 3661001}, {"0", 0},
-        {"x", -1}, {"", -1}, {"1s1s", -1}, {"1s1m", -1}, {"5q", -1}, {"-1", -1}, {"1.5s", -1},
+        { "5", 5000 },
+        { "5s", 5000 },
+        { "250ms", 250 },
+        { "1m30s", 90000 },
+        { "1m30", 90000 },
+        { "2h", 7200000 },
+        { "1d", 86400000 },
+        { "1w", 604800000 },
+        { "1M", 2592000000LL },
+        { "1y", 31536000000LL },
+        { "1h1m1s1ms", 3661001 },
+        { "0", 0 },
+        { "x", -1 },
+        { "", -1 },
+        { "1s1s", -1 },
+        { "1s1m", -1 },
+        { "5q", -1 },
+        { "-1", -1 },
+        { "1.5s", -1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[256];
@@ -263,14 +295,19 @@ static void test_times(void **state)
 
 static void test_sizes(void **state)
 {
-    static const struct { const char *v; int64_t n; } cases[] = {
-        {"0", 0}, {"512", 512}, {"8k", 8192}, {"8K", 8192}, {"1m", 1048576}, {"2M", 2097152},
-        {"1g", 1073741824}, {"x", -1}, {"1t", -1}, {"k", -1}, {"-1", -1},
+    static const struct {
+        const char *v;
+        int64_t n;
+    } cases[] = {
+        { "0", 0 },        { "512", 512 },    { "8k", 8192 },       { "8K", 8192 },
+        { "1m", 1048576 }, { "2M", 2097152 }, { "1g", 1073741824 }, { "x", -1 },
+        { "1t", -1 },      { "k", -1 },       { "-1", -1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[256], err[512] = "";
         snprintf(text, sizeof(text),
-                 "http { client_max_body_size \"%s\"; server { listen 127.0.0.1:1; } }", cases[i].v);
+                 "http { client_max_body_size \"%s\"; server { listen 127.0.0.1:1; } }",
+                 cases[i].v);
         rp_conf_t *c = load(text, err, sizeof(err));
         if (cases[i].n < 0) {
             if (c)
@@ -292,14 +329,15 @@ static void check_complete(const rp_loc_conf_t *lc)
     assert_non_null(lc->root);
     assert_true(lc->nindex >= 1);
     assert_true(lc->proxy_http_version == 10 || lc->proxy_http_version == 11);
-    const int64_t v64[] = {lc->proxy_connect_timeout, lc->proxy_read_timeout, lc->proxy_send_timeout,
-                           lc->proxy_buffer_size, lc->proxy_buffers_size, lc->client_max_body_size,
-                           lc->client_body_timeout, lc->send_timeout, lc->keepalive_timeout,
-                           lc->keepalive_requests};
+    const int64_t v64[] = { lc->proxy_connect_timeout, lc->proxy_read_timeout,
+                            lc->proxy_send_timeout,    lc->proxy_buffer_size,
+                            lc->proxy_buffers_size,    lc->client_max_body_size,
+                            lc->client_body_timeout,   lc->send_timeout,
+                            lc->keepalive_timeout,     lc->keepalive_requests };
     for (size_t i = 0; i < sizeof(v64) / sizeof(v64[0]); i++)
         assert_true(v64[i] >= 0);
-    const int v[] = {lc->proxy_buffering, lc->proxy_request_buffering, lc->proxy_buffers_num,
-                     lc->proxy_intercept_errors, lc->server_tokens};
+    const int v[] = { lc->proxy_buffering, lc->proxy_request_buffering, lc->proxy_buffers_num,
+                      lc->proxy_intercept_errors, lc->server_tokens };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         assert_true(v[i] >= 0);
     assert_true(lc->nproxy_set_headers >= 2);
@@ -420,7 +458,8 @@ static void test_main(void **state)
     rp_conf_unref(c);
     c = rp_conf_load(path, prefix, "worker_processes 4;", RP_CONF_TEST, err, sizeof(err));
     assert_null(c);
-    snprintf(prefix, sizeof(prefix), "\"worker_processes\" directive is duplicate in %s/g.conf:1", dir);
+    snprintf(prefix, sizeof(prefix), "\"worker_processes\" directive is duplicate in %s/g.conf:1",
+             dir);
     assert_string_equal(err, prefix);
 }
 
@@ -428,28 +467,28 @@ static void test_main(void **state)
 
 static void test_merge(void **state)
 {
-    rp_conf_t *c = load_ok(
-        "http {\n"
-        "  proxy_read_timeout 10s;\n"
-        "  proxy_set_header X-Http 1;\n"
-        "  add_header X-H h;\n"
-        "  proxy_hide_header X-Powered-By;\n"
-        "  error_page 502 503 /50x.html;\n"
-        "  keepalive_timeout 0;\n"
-        "  client_header_buffer_size 2k;\n"
-        "  server {\n"
-        "    listen 127.0.0.1:1;\n"
-        "    proxy_read_timeout 20s;\n"
-        "    large_client_header_buffers 8 16k;\n"
-        "    location / {\n"
-        "      proxy_set_header Host $host;\n"
-        "      proxy_set_header X-Real-IP $remote_addr;\n"
-        "      location /a { proxy_read_timeout 1m; add_header X-A a always; }\n"
-        "    }\n"
-        "    location /b { error_page 404 = @nf; proxy_set_header Connection upgrade; }\n"
-        "    location @nf { return 404; }\n"
-        "  }\n"
-        "}\n");
+    rp_conf_t *c =
+        load_ok("http {\n"
+                "  proxy_read_timeout 10s;\n"
+                "  proxy_set_header X-Http 1;\n"
+                "  add_header X-H h;\n"
+                "  proxy_hide_header X-Powered-By;\n"
+                "  error_page 502 503 /50x.html;\n"
+                "  keepalive_timeout 0;\n"
+                "  client_header_buffer_size 2k;\n"
+                "  server {\n"
+                "    listen 127.0.0.1:1;\n"
+                "    proxy_read_timeout 20s;\n"
+                "    large_client_header_buffers 8 16k;\n"
+                "    location / {\n"
+                "      proxy_set_header Host $host;\n"
+                "      proxy_set_header X-Real-IP $remote_addr;\n"
+                "      location /a { proxy_read_timeout 1m; add_header X-A a always; }\n"
+                "    }\n"
+                "    location /b { error_page 404 = @nf; proxy_set_header Connection upgrade; }\n"
+                "    location @nf { return 404; }\n"
+                "  }\n"
+                "}\n");
     rp_server_t *s = c->servers[0];
     assert_int_equal(s->client_header_buffer_size, 2048);
     assert_int_equal(s->large_client_header_buffers_num, 8);
@@ -484,7 +523,7 @@ static void test_merge(void **state)
     assert_int_equal(root->nchildren, 1);
     assert_int_equal(a->conf.proxy_read_timeout, 60000);
     assert_int_equal(a->conf.nproxy_set_headers, 3); /* inherited from / */
-    assert_int_equal(a->conf.nadd_headers, 1);        /* own list only */
+    assert_int_equal(a->conf.nadd_headers, 1);       /* own list only */
     assert_true(rp_str_eq(a->conf.add_headers[0].name, RP_STR("X-A")));
     assert_int_equal(a->conf.add_headers[0].always, 1);
 
@@ -511,17 +550,18 @@ static void test_default_type(void **state)
         const char *conf;
         const char *srv, *loc, *nested;
     } cases[] = {
-        {"http { server { location / { location /a { } } } }", "text/plain", "text/plain",
-         "text/plain"},
-        {"http { default_type application/octet-stream; server { location / { location /a { } } } }",
-         "application/octet-stream", "application/octet-stream", "application/octet-stream"},
-        {"http { default_type a/h; server { default_type a/s; location / { location /a { } } } }",
-         "a/s", "a/s", "a/s"},
-        {"http { server { location / { default_type a/l; location /a { } } } }", "text/plain", "a/l",
-         "a/l"},
-        {"http { default_type a/h; server { location / { location /a { default_type "
-         "\"text/html; charset=utf-8\"; } } } }",
-         "a/h", "a/h", "text/html; charset=utf-8"},
+        { "http { server { location / { location /a { } } } }", "text/plain", "text/plain",
+          "text/plain" },
+        { "http { default_type application/octet-stream; server { location / { location /a { } } } "
+          "}",
+          "application/octet-stream", "application/octet-stream", "application/octet-stream" },
+        { "http { default_type a/h; server { default_type a/s; location / { location /a { } } } }",
+          "a/s", "a/s", "a/s" },
+        { "http { server { location / { default_type a/l; location /a { } } } }", "text/plain",
+          "a/l", "a/l" },
+        { "http { default_type a/h; server { location / { location /a { default_type "
+          "\"text/html; charset=utf-8\"; } } } }",
+          "a/h", "a/h", "text/html; charset=utf-8" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         rp_conf_t *c = load_ok(cases[i].conf);
@@ -579,7 +619,8 @@ static void test_listen(void **state)
         "http {\n"
         "  server { listen 127.0.0.1:8080; server_name a; }\n"
         "  server { listen 127.0.0.1:8080 default_server backlog=100 reuseport; server_name b; }\n"
-        "  server { listen 8081; listen [::1]:8082 ipv6only=off; listen *:8083; listen [::]:8084; }\n"
+        "  server { listen 8081; listen [::1]:8082 ipv6only=off; listen *:8083; listen [::]:8084; "
+        "}\n"
         "  server { listen 127.0.0.2; }\n"
         "}\n");
     assert_int_equal(c->nlistens, 6);
@@ -611,11 +652,17 @@ static void test_server_names(void **state)
                            "server_name more.example; } }");
     rp_server_t *s = c->servers[0];
     assert_int_equal(s->nnames, 7);
-    static const struct { int kind; const char *name; } want[] = {
-        {RP_NAME_EXACT, "example.com"},    {RP_NAME_WILD_START, ".wild.org"},
-        {RP_NAME_WILD_END, "www.example."}, {RP_NAME_DOT, ".dot.net"},
-        {RP_NAME_REGEX, "^(?<n>w+)\\d\\.Re\\.com$"}, {RP_NAME_EXACT, "_"},
-        {RP_NAME_EXACT, "more.example"},
+    static const struct {
+        int kind;
+        const char *name;
+    } want[] = {
+        { RP_NAME_EXACT, "example.com" },
+        { RP_NAME_WILD_START, ".wild.org" },
+        { RP_NAME_WILD_END, "www.example." },
+        { RP_NAME_DOT, ".dot.net" },
+        { RP_NAME_REGEX, "^(?<n>w+)\\d\\.Re\\.com$" },
+        { RP_NAME_EXACT, "_" },
+        { RP_NAME_EXACT, "more.example" },
     };
     for (size_t i = 0; i < 7; i++) {
         assert_int_equal(s->names[i].kind, want[i].kind);
@@ -643,11 +690,18 @@ static void test_locations(void **state)
                            "location /exact { }\n"
                            "} }");
     rp_server_t *s = c->servers[0];
-    static const struct { int match; const char *name; size_t nchildren; } want[] = {
-        {RP_LOC_PREFIX, "/", 2},          {RP_LOC_EXACT, "/exact", 0},
-        {RP_LOC_EXACT, "/glued", 0},      {RP_LOC_PREFIX_NOREGEX, "/static/", 1},
-        {RP_LOC_REGEX, "^/api/(\\d+)$", 0}, {RP_LOC_REGEX_ICASE, "\\.css$", 0},
-        {RP_LOC_PREFIX, "/exact", 0},
+    static const struct {
+        int match;
+        const char *name;
+        size_t nchildren;
+    } want[] = {
+        { RP_LOC_PREFIX, "/", 2 },
+        { RP_LOC_EXACT, "/exact", 0 },
+        { RP_LOC_EXACT, "/glued", 0 },
+        { RP_LOC_PREFIX_NOREGEX, "/static/", 1 },
+        { RP_LOC_REGEX, "^/api/(\\d+)$", 0 },
+        { RP_LOC_REGEX_ICASE, "\\.css$", 0 },
+        { RP_LOC_PREFIX, "/exact", 0 },
     };
     assert_int_equal(s->nlocations, 7);
     for (size_t i = 0; i < 7; i++) {
@@ -734,24 +788,23 @@ static void test_alias(void **state)
 
 static void test_upstreams(void **state)
 {
-    rp_conf_t *c = load_ok(
-        "http {\n"
-        "  server { listen 127.0.0.1:1;\n"
-        "    location / { proxy_pass http://later; }\n"
-        "    location /api/ { proxy_pass http://later/v1/; }\n"
-        "    location /direct { proxy_pass http://127.0.0.1:9001; }\n"
-        "    location /d2 { proxy_pass http://127.0.0.1:9001/; }\n"
-        "    location /d3 { proxy_pass http://127.0.0.1; }\n"
-        "    location /d4 { proxy_pass http://[::1]:9003/x; }\n"
-        "    location ~ \\.php$ { proxy_pass http://later; }\n"
-        "  }\n"
-        "  upstream later {\n"
-        "    server 127.0.0.1:9001 weight=3;\n"
-        "    server 127.0.0.2;\n"
-        "    server [::1]:9002;\n"
-        "    keepalive 16; keepalive_timeout 30s; keepalive_requests 50;\n"
-        "  }\n"
-        "}\n");
+    rp_conf_t *c = load_ok("http {\n"
+                           "  server { listen 127.0.0.1:1;\n"
+                           "    location / { proxy_pass http://later; }\n"
+                           "    location /api/ { proxy_pass http://later/v1/; }\n"
+                           "    location /direct { proxy_pass http://127.0.0.1:9001; }\n"
+                           "    location /d2 { proxy_pass http://127.0.0.1:9001/; }\n"
+                           "    location /d3 { proxy_pass http://127.0.0.1; }\n"
+                           "    location /d4 { proxy_pass http://[::1]:9003/x; }\n"
+                           "    location ~ \\.php$ { proxy_pass http://later; }\n"
+                           "  }\n"
+                           "  upstream later {\n"
+                           "    server 127.0.0.1:9001 weight=3;\n"
+                           "    server 127.0.0.2;\n"
+                           "    server [::1]:9002;\n"
+                           "    keepalive 16; keepalive_timeout 30s; keepalive_requests 50;\n"
+                           "  }\n"
+                           "}\n");
     rp_upstream_t *u = NULL;
     for (size_t i = 0; i < c->nupstreams; i++)
         if (strcmp(c->upstreams[i]->name, "later") == 0)
@@ -815,16 +868,17 @@ static void test_upstreams(void **state)
 
 static void test_maps(void **state)
 {
-    rp_conf_t *c = load_ok(
-        "http {\n"
-        "  server { listen 127.0.0.1:1; location / { proxy_set_header Connection $connection_upgrade;\n"
-        "      proxy_set_header X-M $second; proxy_pass http://127.0.0.1:9; } }\n"
-        "  map $http_upgrade $connection_upgrade {\n"
-        "    default upgrade;\n"
-        "    '' close;\n"
-        "  }\n"
-        "  map $host $second { hostnames; *.example.com $connection_upgrade; ~^www a; }\n"
-        "}\n");
+    rp_conf_t *c =
+        load_ok("http {\n"
+                "  server { listen 127.0.0.1:1; location / { proxy_set_header Connection "
+                "$connection_upgrade;\n"
+                "      proxy_set_header X-M $second; proxy_pass http://127.0.0.1:9; } }\n"
+                "  map $http_upgrade $connection_upgrade {\n"
+                "    default upgrade;\n"
+                "    '' close;\n"
+                "  }\n"
+                "  map $host $second { hostnames; *.example.com $connection_upgrade; ~^www a; }\n"
+                "}\n");
     assert_int_equal(c->nmaps, 2);
     rp_map_t *m = c->maps[0];
     assert_true(rp_str_eq(m->name, RP_STR("connection_upgrade")));
@@ -848,9 +902,10 @@ static void test_maps(void **state)
 static void test_fragment_and_include(void **state)
 {
     write_file("inc.conf", "location /inc { return 204; }\n");
-    rp_conf_t *c = load_ok("worker_processes 2;\n"
-                           "upstream u { server 127.0.0.1:9001; }\n"
-                           "server { listen 127.0.0.1:1; include inc.conf; location / { proxy_pass http://u; } }\n");
+    rp_conf_t *c = load_ok(
+        "worker_processes 2;\n"
+        "upstream u { server 127.0.0.1:9001; }\n"
+        "server { listen 127.0.0.1:1; include inc.conf; location / { proxy_pass http://u; } }\n");
     assert_int_equal(c->worker_processes, 2);
     assert_int_equal(c->has_http, 1);
     assert_int_equal(c->nservers, 1);
@@ -868,19 +923,23 @@ static void test_fragment_and_include(void **state)
     char want[600];
     snprintf(want, sizeof(want), "# configuration file %s:\nworker_processes 2;\n", path);
     assert_true(strncmp(buf, want, strlen(want)) == 0);
-    snprintf(want, sizeof(want), "# configuration file %s/inc.conf:\nlocation /inc { return 204; }\n",
-             dir);
+    snprintf(want, sizeof(want),
+             "# configuration file %s/inc.conf:\nlocation /inc { return 204; }\n", dir);
     assert_non_null(strstr(buf, want));
     free(buf);
 }
 
 static void test_reference_configs(void **state)
 {
-    static const struct { const char *file; const char *err; } cases[] = {
-        {"caching.conf", "\"proxy_cache_path\" directive is not supported yet"},
-        {"compression.conf", "\"gzip\" directive is not supported yet"},
-        {"health-checks.conf", "\"zone\" directive is not supported yet"},
-        {"tls-termination.conf", "the \"ssl\" parameter of the \"listen\" directive is not supported yet"},
+    static const struct {
+        const char *file;
+        const char *err;
+    } cases[] = {
+        { "caching.conf", "\"proxy_cache_path\" directive is not supported yet" },
+        { "compression.conf", "\"gzip\" directive is not supported yet" },
+        { "health-checks.conf", "\"zone\" directive is not supported yet" },
+        { "tls-termination.conf",
+          "the \"ssl\" parameter of the \"listen\" directive is not supported yet" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char src[512], text[8192];

@@ -77,61 +77,61 @@ static const struct {
     const char *in;
     const char *out;
 } ok_cases[] = {
-    {"", ""},
-    {"   \n\t\n", ""},
-    {"# only a comment\n# another", ""},
-    {"a;", "a@1;"},
-    {"a b c;", "a@1[b][c];"},
-    {"  a   b\tc  ;", "a@1[b][c];"},
-    {"a;b;c;", "a@1;b@1;c@1;"},
-    {"a;\nb;\n\nc;", "a@1;b@2;c@4;"},
-    {"a;\r\nb;\r\n", "a@1;b@2;"},
-    {"a\n  b\n  c;\nd;", "a@1[b][c];d@4;"},
-    {"\n\n\n   x y;", "x@4[y];"},
-    {"# c\na; # trailing\nb;", "a@2;b@3;"},
-    {"a b#c;", "a@1[b#c];"},
-    {"a #c\n b;", "a@1[b];"},
-    {"a {}", "a@1{}"},
-    {"a{}", "a@1{}"},
-    {"a { }", "a@1{}"},
-    {"a b { c d; e; }", "a@1[b]{c@1[d];e@1;}"},
-    {"http {\n  server {\n    listen 80;\n    location / {\n      proxy_pass http://b;\n    }\n  "
-     "}\n}\n",
-     "http@1{server@2{listen@3[80];location@4[/]{proxy_pass@5[http://b];}}}"},
-    {"a{b{c{d;}}}", "a@1{b@1{c@1{d@1;}}}"},
-    {"a {} b;", "a@1{}b@1;"},
-    {"a \"b c\" 'd e';", "a@1[q:b c][q:d e];"},
-    {"a \"\" '';", "a@1[q:][q:];"},
-    {"a \"x\\\"y\" 'it\\'s';", "a@1[q:x\"y][q:it's];"},
-    {"a \"t\\tn\\nr\\r\";", "a@1[q:t\tn\nr\r];"},
-    {"a \"\\\\\" \"\\d\";", "a@1[q:\\][q:\\d];"},
-    {"a 'x\"y' \"x'y\";", "a@1[q:x\"y][q:x'y];"},
-    {"a \"{;}#\";", "a@1[q:{;}#];"},
-    {"a \"multi\nline\";\nb;", "a@1[q:multi\nline];b@3;"},
-    {"\"a b\" c;", "a b@1[c];"},
-    {"a \"b\";c;", "a@1[q:b];c@1;"},
-    {"a \"b\"{}", "a@1[q:b]{}"},
-    {"a \"b\"\t;", "a@1[q:b];"},
-    {"a\\ b;", "a\\ b@1;"},
-    {"a b\\;c;", "a@1[b\\;c];"},
-    {"a \\\"x;", "a@1[\"x];"},
-    {"a b\\tc;", "a@1[b\tc];"},
-    {"a x\\\ny;\nb;", "a@1[x\\\ny];b@3;"},
-    {"a ${x}y;", "a@1[${x}y];"},
-    {"set $a \"${b}c\";", "set@1[$a][q:${b}c];"},
-    {"a ${x} { b; }", "a@1[${x}]{b@1;}"},
-    {"a $x{ b; }", "a@1[$x]{b@1;}"},
-    {"a b};", "a@1[b}];"},
-    {"if ($a = \"b\") { return 200; }", "if@1[($a][=][q:b][)]{return@1[200];}"},
-    {"location ~ \\.php$ { }", "location@1[~][\\.php$]{}"},
-    {"location ~* \"^/a{2}$\" { }", "location@1[~*][q:^/a{2}$]{}"},
-    {"a b\"c d;", "a@1[b\"c][d];"},
-    {"log_format main '$remote_addr - $request'\n    '\"$status\"';",
-     "log_format@1[main][q:$remote_addr - $request][q:\"$status\"];"},
-    {"upstream u { server a:1 weight=2; server b; }",
-     "upstream@1[u]{server@1[a:1][weight=2];server@1[b];}"},
-    {"map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}\n",
-     "map@1[$http_upgrade][$connection_upgrade]{default@2[upgrade];@3[close];}"},
+    { "", "" },
+    { "   \n\t\n", "" },
+    { "# only a comment\n# another", "" },
+    { "a;", "a@1;" },
+    { "a b c;", "a@1[b][c];" },
+    { "  a   b\tc  ;", "a@1[b][c];" },
+    { "a;b;c;", "a@1;b@1;c@1;" },
+    { "a;\nb;\n\nc;", "a@1;b@2;c@4;" },
+    { "a;\r\nb;\r\n", "a@1;b@2;" },
+    { "a\n  b\n  c;\nd;", "a@1[b][c];d@4;" },
+    { "\n\n\n   x y;", "x@4[y];" },
+    { "# c\na; # trailing\nb;", "a@2;b@3;" },
+    { "a b#c;", "a@1[b#c];" },
+    { "a #c\n b;", "a@1[b];" },
+    { "a {}", "a@1{}" },
+    { "a{}", "a@1{}" },
+    { "a { }", "a@1{}" },
+    { "a b { c d; e; }", "a@1[b]{c@1[d];e@1;}" },
+    { "http {\n  server {\n    listen 80;\n    location / {\n      proxy_pass http://b;\n    }\n  "
+      "}\n}\n",
+      "http@1{server@2{listen@3[80];location@4[/]{proxy_pass@5[http://b];}}}" },
+    { "a{b{c{d;}}}", "a@1{b@1{c@1{d@1;}}}" },
+    { "a {} b;", "a@1{}b@1;" },
+    { "a \"b c\" 'd e';", "a@1[q:b c][q:d e];" },
+    { "a \"\" '';", "a@1[q:][q:];" },
+    { "a \"x\\\"y\" 'it\\'s';", "a@1[q:x\"y][q:it's];" },
+    { "a \"t\\tn\\nr\\r\";", "a@1[q:t\tn\nr\r];" },
+    { "a \"\\\\\" \"\\d\";", "a@1[q:\\][q:\\d];" },
+    { "a 'x\"y' \"x'y\";", "a@1[q:x\"y][q:x'y];" },
+    { "a \"{;}#\";", "a@1[q:{;}#];" },
+    { "a \"multi\nline\";\nb;", "a@1[q:multi\nline];b@3;" },
+    { "\"a b\" c;", "a b@1[c];" },
+    { "a \"b\";c;", "a@1[q:b];c@1;" },
+    { "a \"b\"{}", "a@1[q:b]{}" },
+    { "a \"b\"\t;", "a@1[q:b];" },
+    { "a\\ b;", "a\\ b@1;" },
+    { "a b\\;c;", "a@1[b\\;c];" },
+    { "a \\\"x;", "a@1[\"x];" },
+    { "a b\\tc;", "a@1[b\tc];" },
+    { "a x\\\ny;\nb;", "a@1[x\\\ny];b@3;" },
+    { "a ${x}y;", "a@1[${x}y];" },
+    { "set $a \"${b}c\";", "set@1[$a][q:${b}c];" },
+    { "a ${x} { b; }", "a@1[${x}]{b@1;}" },
+    { "a $x{ b; }", "a@1[$x]{b@1;}" },
+    { "a b};", "a@1[b}];" },
+    { "if ($a = \"b\") { return 200; }", "if@1[($a][=][q:b][)]{return@1[200];}" },
+    { "location ~ \\.php$ { }", "location@1[~][\\.php$]{}" },
+    { "location ~* \"^/a{2}$\" { }", "location@1[~*][q:^/a{2}$]{}" },
+    { "a b\"c d;", "a@1[b\"c][d];" },
+    { "log_format main '$remote_addr - $request'\n    '\"$status\"';",
+      "log_format@1[main][q:$remote_addr - $request][q:\"$status\"];" },
+    { "upstream u { server a:1 weight=2; server b; }",
+      "upstream@1[u]{server@1[a:1][weight=2];server@1[b];}" },
+    { "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}\n",
+      "map@1[$http_upgrade][$connection_upgrade]{default@2[upgrade];@3[close];}" },
 };
 
 static void test_ok_cases(void **state)
@@ -147,8 +147,7 @@ static void test_ok_cases(void **state)
             fail_msg("case %zu (%s): %s", i, ok_cases[i].in, err);
         const char *got = dump_tree(&d, &t, 0);
         if (strcmp(got, ok_cases[i].out) != 0)
-            fail_msg("case %zu (%s):\n got  %s\n want %s", i, ok_cases[i].in, got,
-                     ok_cases[i].out);
+            fail_msg("case %zu (%s):\n got  %s\n want %s", i, ok_cases[i].in, got, ok_cases[i].out);
         assert_string_equal(t.root.name, "");
         assert_true(t.root.is_block);
         assert_string_equal(t.root.file, "t.conf");
@@ -199,41 +198,43 @@ static const struct {
     const char *in;
     const char *err;
 } err_cases[] = {
-    {"}", "unexpected \"}\" in t.conf:1"},
-    {"a;\n\n}", "unexpected \"}\" in t.conf:3"},
-    {"a { }\n}", "unexpected \"}\" in t.conf:2"},
-    {"a b }", "unexpected \"}\" in t.conf:1"},
-    {"a {\n b\n}", "unexpected \"}\" in t.conf:3"},
-    {"a", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1"},
-    {"a b}", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1"},
-    {"a b\n\n", "unexpected end of file, expecting \";\" or \"}\" in t.conf:3"},
-    {"a {\nb;\n", "unexpected end of file, expecting \"}\" in t.conf:3"},
-    {"a {\nb { c; }", "unexpected end of file, expecting \"}\" in t.conf:2"},
-    {"a \"b", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1"},
-    {"a \"b\n\nc", "unexpected end of file, expecting \";\" or \"}\" in t.conf:3"},
-    {"a 'b", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1"},
-    {"a b\\", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1"},
-    {"a \"b\\", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1"},
-    {"{", "unexpected \"{\" in t.conf:1"},
-    {"a;\n{ b; }", "unexpected \"{\" in t.conf:2"},
-    {";", "unexpected \";\" in t.conf:1"},
-    {"a;\n;", "unexpected \";\" in t.conf:2"},
-    {"a { ; }", "unexpected \";\" in t.conf:1"},
-    {"a \"b\"c;", "unexpected \"c\" in t.conf:1"},
-    {"a\n\"b\"'c';", "unexpected \"'\" in t.conf:2"},
-    {"a \"b\"};", "unexpected \"}\" in t.conf:1"},
-    {"a \"b\"\x01;", "unexpected \"\\x01\" in t.conf:1"},
-    {"http;", "directive \"http\" has no opening \"{\" in t.conf:1"},
-    {"http {\n server\n;\n}", "directive \"server\" has no opening \"{\" in t.conf:3"},
-    {"location /;", "directive \"location\" has no opening \"{\" in t.conf:1"},
-    {"map $a $b;", "directive \"map\" has no opening \"{\" in t.conf:1"},
-    {"upstream u {\n server a;\n}\nserver;", "directive \"server\" has no opening \"{\" in t.conf:4"},
-    {"include;", "invalid number of arguments in \"include\" directive in t.conf:1"},
-    {"http {\n\n  include a b;\n}", "invalid number of arguments in \"include\" directive in t.conf:3"},
-    {"include a {}", "directive \"include\" is not terminated by \";\" in t.conf:1"},
-    {"include \"\";", "invalid empty path in \"include\" directive in t.conf:1"},
-    {"a;\ninclude /nonexistent-rampart/x.conf;",
-     "open() \"/nonexistent-rampart/x.conf\" failed (2: No such file or directory) in t.conf:2"},
+    { "}", "unexpected \"}\" in t.conf:1" },
+    { "a;\n\n}", "unexpected \"}\" in t.conf:3" },
+    { "a { }\n}", "unexpected \"}\" in t.conf:2" },
+    { "a b }", "unexpected \"}\" in t.conf:1" },
+    { "a {\n b\n}", "unexpected \"}\" in t.conf:3" },
+    { "a", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1" },
+    { "a b}", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1" },
+    { "a b\n\n", "unexpected end of file, expecting \";\" or \"}\" in t.conf:3" },
+    { "a {\nb;\n", "unexpected end of file, expecting \"}\" in t.conf:3" },
+    { "a {\nb { c; }", "unexpected end of file, expecting \"}\" in t.conf:2" },
+    { "a \"b", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1" },
+    { "a \"b\n\nc", "unexpected end of file, expecting \";\" or \"}\" in t.conf:3" },
+    { "a 'b", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1" },
+    { "a b\\", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1" },
+    { "a \"b\\", "unexpected end of file, expecting \";\" or \"}\" in t.conf:1" },
+    { "{", "unexpected \"{\" in t.conf:1" },
+    { "a;\n{ b; }", "unexpected \"{\" in t.conf:2" },
+    { ";", "unexpected \";\" in t.conf:1" },
+    { "a;\n;", "unexpected \";\" in t.conf:2" },
+    { "a { ; }", "unexpected \";\" in t.conf:1" },
+    { "a \"b\"c;", "unexpected \"c\" in t.conf:1" },
+    { "a\n\"b\"'c';", "unexpected \"'\" in t.conf:2" },
+    { "a \"b\"};", "unexpected \"}\" in t.conf:1" },
+    { "a \"b\"\x01;", "unexpected \"\\x01\" in t.conf:1" },
+    { "http;", "directive \"http\" has no opening \"{\" in t.conf:1" },
+    { "http {\n server\n;\n}", "directive \"server\" has no opening \"{\" in t.conf:3" },
+    { "location /;", "directive \"location\" has no opening \"{\" in t.conf:1" },
+    { "map $a $b;", "directive \"map\" has no opening \"{\" in t.conf:1" },
+    { "upstream u {\n server a;\n}\nserver;",
+      "directive \"server\" has no opening \"{\" in t.conf:4" },
+    { "include;", "invalid number of arguments in \"include\" directive in t.conf:1" },
+    { "http {\n\n  include a b;\n}",
+      "invalid number of arguments in \"include\" directive in t.conf:3" },
+    { "include a {}", "directive \"include\" is not terminated by \";\" in t.conf:1" },
+    { "include \"\";", "invalid empty path in \"include\" directive in t.conf:1" },
+    { "a;\ninclude /nonexistent-rampart/x.conf;",
+      "open() \"/nonexistent-rampart/x.conf\" failed (2: No such file or directory) in t.conf:2" },
 };
 
 static void test_err_cases(void **state)
@@ -434,9 +435,8 @@ static void test_include_relative_to_main(void **state)
 
     /* an absolute include path is used as is */
     snprintf(name, sizeof(name), "include %s/sub/two.conf;", tmpdir);
-    assert_int_equal(rp_conf_parse_string("/elsewhere/x.conf", name, strlen(name), &t, err,
-                                          sizeof(err)),
-                     RP_OK);
+    assert_int_equal(
+        rp_conf_parse_string("/elsewhere/x.conf", name, strlen(name), &t, err, sizeof(err)), RP_OK);
     assert_string_equal(dump_tree(&d, &t, 1), "two@two.conf:1;");
     rp_conf_tree_free(&t);
 }
@@ -449,8 +449,8 @@ static void test_include_errors(void **state)
 
     write_file("self.conf", "include self.conf;\n");
     assert_int_equal(parse_main("self.conf", &t, err, sizeof(err)), RP_ERROR);
-    snprintf(want, sizeof(want), "includes nested deeper than 16 levels (include loop?) in %s/self.conf:1",
-             tmpdir);
+    snprintf(want, sizeof(want),
+             "includes nested deeper than 16 levels (include loop?) in %s/self.conf:1", tmpdir);
     assert_string_equal(err, want);
     assert_null(t.priv);
 
@@ -497,8 +497,8 @@ static void test_include_errors(void **state)
     assert_string_equal(err, want);
 
     assert_int_equal(parse_main("no-such-main.conf", &t, err, sizeof(err)), RP_ERROR);
-    snprintf(want, sizeof(want), "open() \"%s/no-such-main.conf\" failed (2: No such file or directory)",
-             tmpdir);
+    snprintf(want, sizeof(want),
+             "open() \"%s/no-such-main.conf\" failed (2: No such file or directory)", tmpdir);
     assert_string_equal(err, want);
 }
 
@@ -537,18 +537,12 @@ static void test_reference_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ok_cases),
-        cmocka_unit_test(test_quoted_flags),
-        cmocka_unit_test(test_length_bounded),
-        cmocka_unit_test(test_err_cases),
-        cmocka_unit_test(test_nul_byte),
-        cmocka_unit_test(test_small_err_buffer),
-        cmocka_unit_test(test_deep_nesting),
-        cmocka_unit_test(test_many_nodes),
-        cmocka_unit_test(test_include_glob),
-        cmocka_unit_test(test_include_relative_to_main),
-        cmocka_unit_test(test_include_errors),
-        cmocka_unit_test(test_reference_config),
+        cmocka_unit_test(test_ok_cases),       cmocka_unit_test(test_quoted_flags),
+        cmocka_unit_test(test_length_bounded), cmocka_unit_test(test_err_cases),
+        cmocka_unit_test(test_nul_byte),       cmocka_unit_test(test_small_err_buffer),
+        cmocka_unit_test(test_deep_nesting),   cmocka_unit_test(test_many_nodes),
+        cmocka_unit_test(test_include_glob),   cmocka_unit_test(test_include_relative_to_main),
+        cmocka_unit_test(test_include_errors), cmocka_unit_test(test_reference_config),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -63,10 +63,22 @@ typedef struct {
     int ka;
 } req_case_t;
 
-#define ROK(raw, m, p, h, body, cl, ka) {raw, RP_OK, 0, m, p, h, body, cl, ka}
-#define RGOOD(raw) {raw, RP_OK, 0, SKIPS, SKIPS, SKIPS, SKIP, SKIP, SKIP}
-#define RERR(raw, st) {raw, RP_ERROR, st, SKIPS, SKIPS, SKIPS, SKIP, SKIP, SKIP}
-#define RAGAIN(raw) {raw, RP_AGAIN, 0, SKIPS, SKIPS, SKIPS, SKIP, SKIP, SKIP}
+#define ROK(raw, m, p, h, body, cl, ka)                                                            \
+    {                                                                                              \
+        raw, RP_OK, 0, m, p, h, body, cl, ka                                                       \
+    }
+#define RGOOD(raw)                                                                                 \
+    {                                                                                              \
+        raw, RP_OK, 0, SKIPS, SKIPS, SKIPS, SKIP, SKIP, SKIP                                       \
+    }
+#define RERR(raw, st)                                                                              \
+    {                                                                                              \
+        raw, RP_ERROR, st, SKIPS, SKIPS, SKIPS, SKIP, SKIP, SKIP                                   \
+    }
+#define RAGAIN(raw)                                                                                \
+    {                                                                                              \
+        raw, RP_AGAIN, 0, SKIPS, SKIPS, SKIPS, SKIP, SKIP, SKIP                                    \
+    }
 
 #define N RP_BODY_NONE
 #define L RP_BODY_LENGTH
@@ -101,16 +113,16 @@ static const req_case_t req_cases[] = {
     ROK("POST /p HTTP/1.1\r\n" H "Content-Length: 9223372036854775807\r\n\r\n", "POST", "/p", "a",
         L, 9223372036854775807LL, 1),
     ROK("POST /p HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", "POST", "/p", "", L, 3, 0),
-    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n", "POST", "/p", "a", C,
-        SKIP, 1),
-    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: Chunked\r\n\r\n", "POST", "/p", "a", C,
-        SKIP, 1),
+    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n", "POST", "/p", "a", C, SKIP,
+        1),
+    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: Chunked\r\n\r\n", "POST", "/p", "a", C, SKIP,
+        1),
     ROK("POST /p HTTP/1.1\r\n" H "transfer-encoding: CHUNKED\r\n\r\n5\r\nhello\r\n", "POST", "/p",
         "a", C, SKIP, 1),
-    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: chunked,\r\n\r\n", "POST", "/p", "a", C,
-        SKIP, 1),
-    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: , chunked\r\n\r\n", "POST", "/p", "a", C,
-        SKIP, 1),
+    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: chunked,\r\n\r\n", "POST", "/p", "a", C, SKIP,
+        1),
+    ROK("POST /p HTTP/1.1\r\n" H "Transfer-Encoding: , chunked\r\n\r\n", "POST", "/p", "a", C, SKIP,
+        1),
     ROK("PUT /p HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", "PUT",
         "/p", "a", C, SKIP, 0),
     /* line terminators: bare LF accepted */
@@ -138,8 +150,8 @@ static const req_case_t req_cases[] = {
     ROK("OPTIONS * HTTP/1.1\r\n" H "\r\n", "OPTIONS", "", "a", N, SKIP, 1),
     ROK("OPTIONS / HTTP/1.1\r\n" H "\r\n", "OPTIONS", "/", "a", N, SKIP, 1),
     ROK("GET /%20a%2F?q=%41 HTTP/1.1\r\n" H "\r\n", "GET", "/%20a%2F?q=%41", "a", N, SKIP, 1),
-    ROK("GET /a:b@c!$&'()*+,;=~ HTTP/1.1\r\n" H "\r\n", "GET", "/a:b@c!$&'()*+,;=~", "a", N,
-        SKIP, 1),
+    ROK("GET /a:b@c!$&'()*+,;=~ HTTP/1.1\r\n" H "\r\n", "GET", "/a:b@c!$&'()*+,;=~", "a", N, SKIP,
+        1),
     ROK("GET //double HTTP/1.1\r\n" H "\r\n", "GET", "//double", "a", N, SKIP, 1),
     /* methods */
     ROK("PROPFIND /d HTTP/1.1\r\n" H "\r\n", "PROPFIND", "/d", "a", N, SKIP, 1),
@@ -237,8 +249,7 @@ static const req_case_t req_cases[] = {
     RERR("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
          400),
     RERR("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked, chunked\r\n\r\n", 400),
-    RERR("POST / HTTP/1.1\r\n" H
-         "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+    RERR("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
          400),
     RERR("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked;x=1\r\n\r\n", 400),
     RERR("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked x\r\n\r\n", 400),
@@ -473,9 +484,9 @@ static void run_req_case(const req_case_t *tc, size_t n)
     for (size_t mode = 0; mode <= n + 1; mode++) {
         char *b;
         size_t blen;
-        int rc2 = mode == 0 ? parse_req_pieces(tc->raw, n, &test_limits, 1, 0, &r2, f2, &b, &blen)
-                            : parse_req_pieces(tc->raw, n, &test_limits, 0, mode - 1, &r2, f2, &b,
-                                               &blen);
+        int rc2 = mode == 0
+                      ? parse_req_pieces(tc->raw, n, &test_limits, 1, 0, &r2, f2, &b, &blen)
+                      : parse_req_pieces(tc->raw, n, &test_limits, 0, mode - 1, &r2, f2, &b, &blen);
         if (rc2 != rc)
             fail_case(mode == 0 ? "bytewise rc" : "split rc", tc->raw, n);
         if (rc == RP_ERROR && r2.error_status != r.error_status)
@@ -645,7 +656,7 @@ static void test_request_limits(void **state)
     rp_http_field_t f[MAXF];
     rp_h1_request_t r;
     char raw[4096];
-    rp_h1_limits_t lim = {.max_line = 64, .max_field = 48, .max_head = 512, .max_fields = 4};
+    rp_h1_limits_t lim = { .max_line = 64, .max_field = 48, .max_head = 512, .max_fields = 4 };
 
     /* request line of exactly max_line bytes, then one more */
     for (int extra = 0; extra <= 1; extra++) {
@@ -687,8 +698,8 @@ static void test_request_limits(void **state)
         size_t vl = 48 - strlen("X: ") + (size_t)extra;
         memset(val, 'v', vl);
         val[vl] = 0;
-        size_t n = (size_t)snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n",
-                                    val);
+        size_t n =
+            (size_t)snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", val);
         int rc = parse_req_oneshot(raw, n, &lim, &r, f);
         assert_int_equal(rc, extra ? RP_ERROR : RP_OK);
         if (extra)
@@ -769,13 +780,13 @@ static void test_request_nul(void **state)
         const char raw[64];
         size_t len;
     } cases[] = {
-        {"GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29},
-        {"G\0T / HTTP/1.1\r\nHost: a\r\n\r\n", 28},
-        {"GET / HTTP/1.1\r\nHost: a\0\r\n\r\n", 29},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: \0\r\n\r\n", 34},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX\0: y\r\n\r\n", 34},
-        {"GET / HTTP/1.1\0\r\nHost: a\r\n\r\n", 29},
-        {"\0GET / HTTP/1.1\r\nHost: a\r\n\r\n", 29},
+        { "GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29 },
+        { "G\0T / HTTP/1.1\r\nHost: a\r\n\r\n", 28 },
+        { "GET / HTTP/1.1\r\nHost: a\0\r\n\r\n", 29 },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX: \0\r\n\r\n", 34 },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX\0: y\r\n\r\n", 34 },
+        { "GET / HTTP/1.1\0\r\nHost: a\r\n\r\n", 29 },
+        { "\0GET / HTTP/1.1\r\nHost: a\r\n\r\n", 29 },
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
         req_case_t tc = RERR(cases[i].raw, 400);
@@ -816,9 +827,18 @@ typedef struct {
     int ka;
 } resp_case_t;
 
-#define SOK(raw, m, st, body, cl, ka) {raw, m, RP_OK, st, body, cl, ka}
-#define SERR(raw, m) {raw, m, RP_ERROR, 0, SKIP, SKIP, SKIP}
-#define SAGAIN(raw) {raw, RP_METHOD_GET, RP_AGAIN, 0, SKIP, SKIP, SKIP}
+#define SOK(raw, m, st, body, cl, ka)                                                              \
+    {                                                                                              \
+        raw, m, RP_OK, st, body, cl, ka                                                            \
+    }
+#define SERR(raw, m)                                                                               \
+    {                                                                                              \
+        raw, m, RP_ERROR, 0, SKIP, SKIP, SKIP                                                      \
+    }
+#define SAGAIN(raw)                                                                                \
+    {                                                                                              \
+        raw, RP_METHOD_GET, RP_AGAIN, 0, SKIP, SKIP, SKIP                                          \
+    }
 #define MG RP_METHOD_GET
 #define MH RP_METHOD_HEAD
 #define MC RP_METHOD_CONNECT
@@ -840,11 +860,10 @@ static const resp_case_t resp_cases[] = {
     SOK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", MG, 200, C, SKIP, 1),
     SOK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", MG, 200, X, SKIP, 0),
     SOK("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", MG, 200, X, SKIP, 0),
-    SOK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", MG,
-        200, C, SKIP, 1),
+    SOK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", MG, 200,
+        C, SKIP, 1),
     SOK("HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\n", MG, 200, L, 5, 0),
-    SOK("HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n", MG, 200, L, 5,
-        1),
+    SOK("HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n", MG, 200, L, 5, 1),
     SOK("HTTP/1.0 200 OK\r\n\r\n", MG, 200, X, SKIP, 0),
     /* RFC 9112 6.3 (1): no body */
     SOK("HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n", MH, 200, N, SKIP, 1),
@@ -855,8 +874,8 @@ static const resp_case_t resp_cases[] = {
     SOK("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", MG, 304, N, SKIP, 1),
     SOK("HTTP/1.1 100 Continue\r\n\r\n", MP, 100, N, SKIP, 1),
     SOK("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n", MG, 103, N, SKIP, 1),
-    SOK("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-        MG, 101, N, SKIP, 0),
+    SOK("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", MG,
+        101, N, SKIP, 0),
     /* RFC 9112 6.3 (2): 2xx to CONNECT */
     SOK("HTTP/1.1 200 Connection Established\r\n\r\n", MC, 200, N, SKIP, 0),
     SOK("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", MC, 200, N, SKIP, 0),
@@ -869,8 +888,8 @@ static const resp_case_t resp_cases[] = {
     SOK("HTTP/1.1 599 Whatever\r\nContent-Length: 0\r\n\r\n", MG, 599, L, 0, 1),
     SOK("HTTP/1.1 100 Continue\n\n", MP, 100, N, SKIP, 1),
     SOK("HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", MG, 200, L, 2, 1),
-    SOK("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\nServer: x\r\n\r\n", MG, 500,
-        L, 3, 1),
+    SOK("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\nServer: x\r\n\r\n", MG, 500, L,
+        3, 1),
     SOK("HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n", MG, 302, L, 0, 1),
     /* errors */
     SERR("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", MG),
@@ -1025,10 +1044,22 @@ typedef struct {
     long consumed;   /* SKIP: all input */
 } chunk_case_t;
 
-#define KOK(raw, out) {raw, RP_OK, out, SKIP}
-#define KOKC(raw, out, cons) {raw, RP_OK, out, cons}
-#define KAGAIN(raw, out) {raw, RP_AGAIN, out, SKIP}
-#define KERR(raw) {raw, RP_ERROR, NULL, SKIP}
+#define KOK(raw, out)                                                                              \
+    {                                                                                              \
+        raw, RP_OK, out, SKIP                                                                      \
+    }
+#define KOKC(raw, out, cons)                                                                       \
+    {                                                                                              \
+        raw, RP_OK, out, cons                                                                      \
+    }
+#define KAGAIN(raw, out)                                                                           \
+    {                                                                                              \
+        raw, RP_AGAIN, out, SKIP                                                                   \
+    }
+#define KERR(raw)                                                                                  \
+    {                                                                                              \
+        raw, RP_ERROR, NULL, SKIP                                                                  \
+    }
 
 static const chunk_case_t chunk_cases[] = {
     KOK("0\r\n\r\n", ""),
@@ -1041,8 +1072,15 @@ static const chunk_case_t chunk_cases[] = {
     KOK("000000000000000a\r\n0123456789\r\n0\r\n\r\n", "0123456789"),
     KOK("5\nhello\n0\n\n", "hello"),
     KOK("5\r\nhello\n0\r\n\n", "hello"),
-    KOK("5\r\n" "\r\n\r\n\r" "\r\n" "0\r\n\r\n", "\r\n\r\n\r"),
-    KERR("5\r\n" "\r\n\r\n\r" "\n\r\n" "0\r\n\r\n"),
+    KOK("5\r\n"
+        "\r\n\r\n\r"
+        "\r\n"
+        "0\r\n\r\n",
+        "\r\n\r\n\r"),
+    KERR("5\r\n"
+         "\r\n\r\n\r"
+         "\n\r\n"
+         "0\r\n\r\n"),
     KOK("3\r\n0\r\n\r\n0\r\n\r\n", "0\r\n"),
     /* chunk extensions (RFC 9112 7.1.1) */
     KOK("5;foo\r\nhello\r\n0\r\n\r\n", "hello"),
@@ -1099,21 +1137,21 @@ static const chunk_case_t chunk_cases[] = {
     KERR("5\r\nhello\rX\r\n0\r\n\r\n"),
     KERR("5\r\nhello\r\r\n0\r\n\r\n"),
     KERR("5\r\nhellohello\r\n"),
-    KERR("00000000000000001\r\n"),  /* 17 digits */
-    KERR("10000000000000000\r\n"),  /* 2^64 */
-    KERR("8000000000000000\r\n"),   /* 2^63 */
-    KERR("ffffffffffffffff\r\n"),   /* 2^64 - 1 */
-    KERR("5;\r\nhello\r\n"),        /* empty ext name */
+    KERR("00000000000000001\r\n"), /* 17 digits */
+    KERR("10000000000000000\r\n"), /* 2^64 */
+    KERR("8000000000000000\r\n"),  /* 2^63 */
+    KERR("ffffffffffffffff\r\n"),  /* 2^64 - 1 */
+    KERR("5;\r\nhello\r\n"),       /* empty ext name */
     KERR("5;=a\r\nhello\r\n"),
-    KERR("5;a=\r\nhello\r\n"),      /* empty value */
+    KERR("5;a=\r\nhello\r\n"), /* empty value */
     KERR("5;a= \r\nhello\r\n"),
     KERR("5;a b\r\nhello\r\n"),
     KERR("5;a=b c\r\nhello\r\n"),
     KERR("5;a=\"b\"c\r\nhello\r\n"),
-    KERR("5;a=\"b\r\nhello\r\n"),    /* CR inside quoted-string */
+    KERR("5;a=\"b\r\nhello\r\n"), /* CR inside quoted-string */
     KERR("5;a=\"b\x01\"\r\nhello\r\n"),
     KERR("5;a=\"b\\\x01\"\r\nhello\r\n"),
-    KERR("5;a=b \r\nhello\r\n"),     /* BWS must be followed by ';' */
+    KERR("5;a=b \r\nhello\r\n"), /* BWS must be followed by ';' */
     KERR("5;a \r\nhello\r\n"),
     KERR("5;a\x01\r\nhello\r\n"),
     KERR("5;a=b\x7f\r\nhello\r\n"),
@@ -1264,7 +1302,7 @@ static void test_chunked_limits(void **state)
     memcpy(enc + n, "0\r\nA: b\r\n\r\n", 11);
     n += 11;
     static char out[40000];
-    size_t steps[] = {0, 1, 7, 100, 4096};
+    size_t steps[] = { 0, 1, 7, 100, 4096 };
     for (size_t s = 0; s < RP_ARRAY_LEN(steps); s++) {
         size_t on, ct;
         assert_int_equal(run_chunked(enc, n, steps[s], out, &on, &ct), RP_OK);
@@ -1284,14 +1322,14 @@ static void test_helpers(void **state)
         int id;
         int idem;
     } methods[] = {
-        {"GET", RP_METHOD_GET, 1},         {"HEAD", RP_METHOD_HEAD, 1},
-        {"POST", RP_METHOD_POST, 0},       {"PUT", RP_METHOD_PUT, 1},
-        {"DELETE", RP_METHOD_DELETE, 1},   {"OPTIONS", RP_METHOD_OPTIONS, 1},
-        {"TRACE", RP_METHOD_TRACE, 1},     {"CONNECT", RP_METHOD_CONNECT, 0},
-        {"PATCH", RP_METHOD_PATCH, 0},     {"get", RP_METHOD_OTHER, 0},
-        {"GETX", RP_METHOD_OTHER, 0},      {"GE", RP_METHOD_OTHER, 0},
-        {"", RP_METHOD_OTHER, 0},          {"PROPFIND", RP_METHOD_OTHER, 0},
-        {"Post", RP_METHOD_OTHER, 0},      {"CONNECTX", RP_METHOD_OTHER, 0},
+        { "GET", RP_METHOD_GET, 1 },       { "HEAD", RP_METHOD_HEAD, 1 },
+        { "POST", RP_METHOD_POST, 0 },     { "PUT", RP_METHOD_PUT, 1 },
+        { "DELETE", RP_METHOD_DELETE, 1 }, { "OPTIONS", RP_METHOD_OPTIONS, 1 },
+        { "TRACE", RP_METHOD_TRACE, 1 },   { "CONNECT", RP_METHOD_CONNECT, 0 },
+        { "PATCH", RP_METHOD_PATCH, 0 },   { "get", RP_METHOD_OTHER, 0 },
+        { "GETX", RP_METHOD_OTHER, 0 },    { "GE", RP_METHOD_OTHER, 0 },
+        { "", RP_METHOD_OTHER, 0 },        { "PROPFIND", RP_METHOD_OTHER, 0 },
+        { "Post", RP_METHOD_OTHER, 0 },    { "CONNECTX", RP_METHOD_OTHER, 0 },
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(methods); i++) {
         int id = rp_http_method_id(rp_str_cstr(methods[i].m));
@@ -1303,13 +1341,25 @@ static void test_helpers(void **state)
         const char *name;
         int hop;
     } hops[] = {
-        {"Connection", 1},         {"connection", 1},        {"Proxy-Connection", 1},
-        {"Keep-Alive", 1},         {"KEEP-ALIVE", 1},        {"TE", 1},
-        {"te", 1},                 {"Transfer-Encoding", 1}, {"Upgrade", 1},
-        {"Trailer", 1},            {"Trailers", 0},          {"Host", 0},
-        {"Content-Length", 0},     {"T", 0},                 {"", 0},
-        {"Connectio", 0},          {"X-Connection", 0},      {"Transfer-Encodings", 0},
-        {"Proxy-Authorization", 0},
+        { "Connection", 1 },
+        { "connection", 1 },
+        { "Proxy-Connection", 1 },
+        { "Keep-Alive", 1 },
+        { "KEEP-ALIVE", 1 },
+        { "TE", 1 },
+        { "te", 1 },
+        { "Transfer-Encoding", 1 },
+        { "Upgrade", 1 },
+        { "Trailer", 1 },
+        { "Trailers", 0 },
+        { "Host", 0 },
+        { "Content-Length", 0 },
+        { "T", 0 },
+        { "", 0 },
+        { "Connectio", 0 },
+        { "X-Connection", 0 },
+        { "Transfer-Encodings", 0 },
+        { "Proxy-Authorization", 0 },
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(hops); i++)
         assert_int_equal(rp_http_is_hop_by_hop(rp_str_cstr(hops[i].name)), hops[i].hop);
@@ -1318,48 +1368,48 @@ static void test_helpers(void **state)
         int status;
         const char *reason;
     } reasons[] = {
-        {100, "Continue"},
-        {101, "Switching Protocols"},
-        {200, "OK"},
-        {201, "Created"},
-        {204, "No Content"},
-        {206, "Partial Content"},
-        {301, "Moved Permanently"},
-        {302, "Found"},
-        {304, "Not Modified"},
-        {307, "Temporary Redirect"},
-        {308, "Permanent Redirect"},
-        {400, "Bad Request"},
-        {403, "Forbidden"},
-        {404, "Not Found"},
-        {405, "Method Not Allowed"},
-        {408, "Request Timeout"},
-        {413, "Content Too Large"},
-        {414, "URI Too Long"},
-        {417, "Expectation Failed"},
-        {421, "Misdirected Request"},
-        {422, "Unprocessable Content"},
-        {426, "Upgrade Required"},
-        {429, "Too Many Requests"},
-        {431, "Request Header Fields Too Large"},
-        {500, "Internal Server Error"},
-        {501, "Not Implemented"},
-        {502, "Bad Gateway"},
-        {503, "Service Unavailable"},
-        {504, "Gateway Timeout"},
-        {505, "HTTP Version Not Supported"},
-        {0, "Unknown"},
-        {299, "Unknown"},
-        {600, "Unknown"},
-        {-1, "Unknown"},
+        { 100, "Continue" },
+        { 101, "Switching Protocols" },
+        { 200, "OK" },
+        { 201, "Created" },
+        { 204, "No Content" },
+        { 206, "Partial Content" },
+        { 301, "Moved Permanently" },
+        { 302, "Found" },
+        { 304, "Not Modified" },
+        { 307, "Temporary Redirect" },
+        { 308, "Permanent Redirect" },
+        { 400, "Bad Request" },
+        { 403, "Forbidden" },
+        { 404, "Not Found" },
+        { 405, "Method Not Allowed" },
+        { 408, "Request Timeout" },
+        { 413, "Content Too Large" },
+        { 414, "URI Too Long" },
+        { 417, "Expectation Failed" },
+        { 421, "Misdirected Request" },
+        { 422, "Unprocessable Content" },
+        { 426, "Upgrade Required" },
+        { 429, "Too Many Requests" },
+        { 431, "Request Header Fields Too Large" },
+        { 500, "Internal Server Error" },
+        { 501, "Not Implemented" },
+        { 502, "Bad Gateway" },
+        { 503, "Service Unavailable" },
+        { 504, "Gateway Timeout" },
+        { 505, "HTTP Version Not Supported" },
+        { 0, "Unknown" },
+        { 299, "Unknown" },
+        { 600, "Unknown" },
+        { -1, "Unknown" },
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(reasons); i++)
         assert_string_equal(rp_http_reason(reasons[i].status), reasons[i].reason);
     /* every status the RFC 9110 registry lists has a reason */
-    static const int rfc9110[] = {100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301,
-                                  302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
-                                  405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
-                                  416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505};
+    static const int rfc9110[] = { 100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301,
+                                   302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
+                                   405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+                                   416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505 };
     for (size_t i = 0; i < RP_ARRAY_LEN(rfc9110); i++)
         assert_string_not_equal(rp_http_reason(rfc9110[i]), "Unknown");
 }
@@ -1367,11 +1417,16 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_table),   cmocka_unit_test(test_request_fields),
-        cmocka_unit_test(test_request_byte_classes), cmocka_unit_test(test_request_limits),
-        cmocka_unit_test(test_request_nul),     cmocka_unit_test(test_request_reuse),
-        cmocka_unit_test(test_response_table),  cmocka_unit_test(test_response_details),
-        cmocka_unit_test(test_chunked_table),   cmocka_unit_test(test_chunked_limits),
+        cmocka_unit_test(test_request_table),
+        cmocka_unit_test(test_request_fields),
+        cmocka_unit_test(test_request_byte_classes),
+        cmocka_unit_test(test_request_limits),
+        cmocka_unit_test(test_request_nul),
+        cmocka_unit_test(test_request_reuse),
+        cmocka_unit_test(test_response_table),
+        cmocka_unit_test(test_response_details),
+        cmocka_unit_test(test_chunked_table),
+        cmocka_unit_test(test_chunked_limits),
         cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

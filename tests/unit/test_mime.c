@@ -58,52 +58,54 @@ typedef struct {
 
 static const conf_case_t conf_cases[] = {
     /* nothing configured: built-in table, then default_type (text/plain) */
-    {"http { " SRV_LOCS " }",
-     {{AT_SRV, "/index.html", "text/html"},
-      {AT_LOC, "/a/b.CSS", "text/css"},
-      {AT_NESTED, "/n/app.mjs", "text/javascript"},
-      {AT_LOC, "/x.unknownext", "text/plain"},
-      {AT_LOC, "/noext", "text/plain"}}},
+    { "http { " SRV_LOCS " }",
+      { { AT_SRV, "/index.html", "text/html" },
+        { AT_LOC, "/a/b.CSS", "text/css" },
+        { AT_NESTED, "/n/app.mjs", "text/javascript" },
+        { AT_LOC, "/x.unknownext", "text/plain" },
+        { AT_LOC, "/noext", "text/plain" } } },
     /* an http-level table replaces the built-in one entirely */
-    {"http { types { text/html html; application/x-foo foo FOO2; } "
-     "default_type application/octet-stream; " SRV_LOCS " }",
-     {{AT_SRV, "/a.html", "text/html"},
-      {AT_LOC, "/a.foo", "application/x-foo"},
-      {AT_NESTED, "/a.Foo2", "application/x-foo"},
-      {AT_LOC, "/a.css", "application/octet-stream"},
-      {AT_LOC, "/a.png", "application/octet-stream"}}},
+    { "http { types { text/html html; application/x-foo foo FOO2; } "
+      "default_type application/octet-stream; " SRV_LOCS " }",
+      { { AT_SRV, "/a.html", "text/html" },
+        { AT_LOC, "/a.foo", "application/x-foo" },
+        { AT_NESTED, "/a.Foo2", "application/x-foo" },
+        { AT_LOC, "/a.css", "application/octet-stream" },
+        { AT_LOC, "/a.png", "application/octet-stream" } } },
     /* a location's table replaces the inherited one, nested ones inherit it */
-    {"http { types { text/html html; } server { listen 127.0.0.1:1; "
-     "location / { types { text/x-l l; } location /n { } } } }",
-     {{AT_SRV, "/a.html", "text/html"},
-      {AT_SRV, "/a.l", "text/plain"},
-      {AT_LOC, "/a.l", "text/x-l"},
-      {AT_LOC, "/a.html", "text/plain"},
-      {AT_NESTED, "/a.l", "text/x-l"},
-      {AT_NESTED, "/a.html", "text/plain"}}},
+    { "http { types { text/html html; } server { listen 127.0.0.1:1; "
+      "location / { types { text/x-l l; } location /n { } } } }",
+      { { AT_SRV, "/a.html", "text/html" },
+        { AT_SRV, "/a.l", "text/plain" },
+        { AT_LOC, "/a.l", "text/x-l" },
+        { AT_LOC, "/a.html", "text/plain" },
+        { AT_NESTED, "/a.l", "text/x-l" },
+        { AT_NESTED, "/a.html", "text/plain" } } },
     /* server level replaces http level */
-    {"http { types { text/html html; } server { listen 127.0.0.1:1; types { a/s s; } "
-     "location / { location /n { } } } }",
-     {{AT_SRV, "/a.s", "a/s"}, {AT_LOC, "/a.html", "text/plain"}, {AT_NESTED, "/a.s", "a/s"}}},
+    { "http { types { text/html html; } server { listen 127.0.0.1:1; types { a/s s; } "
+      "location / { location /n { } } } }",
+      { { AT_SRV, "/a.s", "a/s" },
+        { AT_LOC, "/a.html", "text/plain" },
+        { AT_NESTED, "/a.s", "a/s" } } },
     /* an empty block is a table: everything is default_type */
-    {"http { server { listen 127.0.0.1:1; location / { types { } default_type a/dl; "
-     "location /n { } } } }",
-     {{AT_SRV, "/a.html", "text/html"},
-      {AT_LOC, "/a.html", "a/dl"},
-      {AT_NESTED, "/a.css", "a/dl"}}},
+    { "http { server { listen 127.0.0.1:1; location / { types { } default_type a/dl; "
+      "location /n { } } } }",
+      { { AT_SRV, "/a.html", "text/html" },
+        { AT_LOC, "/a.html", "a/dl" },
+        { AT_NESTED, "/a.css", "a/dl" } } },
     /* two blocks at one level add up; a redefined extension: last wins */
-    {"http { types { text/html html; a/one dup; } types { a/two dup; text/css css; } "
-     SRV_LOCS " }",
-     {{AT_LOC, "/a.html", "text/html"},
-      {AT_LOC, "/a.css", "text/css"},
-      {AT_LOC, "/a.dup", "a/two"},
-      {AT_LOC, "/a.js", "text/plain"}}},
+    { "http { types { text/html html; a/one dup; } types { a/two dup; text/css css; } " SRV_LOCS
+      " }",
+      { { AT_LOC, "/a.html", "text/html" },
+        { AT_LOC, "/a.css", "text/css" },
+        { AT_LOC, "/a.dup", "a/two" },
+        { AT_LOC, "/a.js", "text/plain" } } },
     /* quoted type with parameters; a type with no extension is accepted */
-    {"http { types { \"text/html; charset=utf-8\" html; text/empty; } " SRV_LOCS " }",
-     {{AT_LOC, "/a.html", "text/html; charset=utf-8"}}},
+    { "http { types { \"text/html; charset=utf-8\" html; text/empty; } " SRV_LOCS " }",
+      { { AT_LOC, "/a.html", "text/html; charset=utf-8" } } },
     /* types_hash_* are accepted and change nothing */
-    {"http { types_hash_max_size 2048; types_hash_bucket_size 64; " SRV_LOCS " }",
-     {{AT_LOC, "/a.json", "application/json"}}},
+    { "http { types_hash_max_size 2048; types_hash_bucket_size 64; " SRV_LOCS " }",
+      { { AT_LOC, "/a.json", "application/json" } } },
 };
 
 static const rp_loc_conf_t *level(const rp_conf_t *c, int at)
@@ -141,15 +143,15 @@ static void test_ext(void **state)
         const char *path;
         const char *ext;
     } cases[] = {
-        {"/a/b.html", "html"},
-        {"/v1.2/README", ""},
-        {"/v1.2/file.tar.gz", "gz"},
-        {"/dir.d/", ""},
-        {"/.htaccess", "htaccess"},
-        {"/a.", ""},
-        {"noslash.TXT", "TXT"},
-        {"", ""},
-        {"/srv/www/site.example/index.HTM", "HTM"},
+        { "/a/b.html", "html" },
+        { "/v1.2/README", "" },
+        { "/v1.2/file.tar.gz", "gz" },
+        { "/dir.d/", "" },
+        { "/.htaccess", "htaccess" },
+        { "/a.", "" },
+        { "noslash.TXT", "TXT" },
+        { "", "" },
+        { "/srv/www/site.example/index.HTM", "HTM" },
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
         rp_str_t e = rp_mime_ext(rp_str_cstr(cases[i].path));
@@ -177,24 +179,42 @@ static void test_builtin(void **state)
         const char *path;
         const char *want;
     } cases[] = {
-        {"/x.html", "text/html"},       {"/x.htm", "text/html"},
-        {"/x.css", "text/css"},         {"/x.js", "text/javascript"},
-        {"/x.json", "application/json"}, {"/x.txt", "text/plain"},
-        {"/x.xml", "text/xml"},         {"/x.png", "image/png"},
-        {"/x.JPG", "image/jpeg"},       {"/x.jpeg", "image/jpeg"},
-        {"/x.gif", "image/gif"},        {"/x.svg", "image/svg+xml"},
-        {"/x.ico", "image/x-icon"},     {"/x.webp", "image/webp"},
-        {"/x.avif", "image/avif"},      {"/x.woff", "font/woff"},
-        {"/x.woff2", "font/woff2"},     {"/x.ttf", "font/ttf"},
-        {"/x.otf", "font/otf"},         {"/x.pdf", "application/pdf"},
-        {"/x.wasm", "application/wasm"}, {"/x.mp4", "video/mp4"},
-        {"/x.webm", "video/webm"},      {"/x.mp3", "audio/mpeg"},
-        {"/x.ogg", "audio/ogg"},        {"/x.zip", "application/zip"},
-        {"/x.gz", "application/gzip"},  {"/x.tar", "application/x-tar"},
-        {"/x.js.map", "application/json"}, {"/x.csv", "text/csv"},
-        {"/x.md", "text/markdown"},     {"/x.7z", "application/x-7z-compressed"},
-        {"/x.woff3", "d/t"},            {"/x.h", "d/t"},
-        {"/x.zzzz", "d/t"},             {"/x.0", "d/t"},
+        { "/x.html", "text/html" },
+        { "/x.htm", "text/html" },
+        { "/x.css", "text/css" },
+        { "/x.js", "text/javascript" },
+        { "/x.json", "application/json" },
+        { "/x.txt", "text/plain" },
+        { "/x.xml", "text/xml" },
+        { "/x.png", "image/png" },
+        { "/x.JPG", "image/jpeg" },
+        { "/x.jpeg", "image/jpeg" },
+        { "/x.gif", "image/gif" },
+        { "/x.svg", "image/svg+xml" },
+        { "/x.ico", "image/x-icon" },
+        { "/x.webp", "image/webp" },
+        { "/x.avif", "image/avif" },
+        { "/x.woff", "font/woff" },
+        { "/x.woff2", "font/woff2" },
+        { "/x.ttf", "font/ttf" },
+        { "/x.otf", "font/otf" },
+        { "/x.pdf", "application/pdf" },
+        { "/x.wasm", "application/wasm" },
+        { "/x.mp4", "video/mp4" },
+        { "/x.webm", "video/webm" },
+        { "/x.mp3", "audio/mpeg" },
+        { "/x.ogg", "audio/ogg" },
+        { "/x.zip", "application/zip" },
+        { "/x.gz", "application/gzip" },
+        { "/x.tar", "application/x-tar" },
+        { "/x.js.map", "application/json" },
+        { "/x.csv", "text/csv" },
+        { "/x.md", "text/markdown" },
+        { "/x.7z", "application/x-7z-compressed" },
+        { "/x.woff3", "d/t" },
+        { "/x.h", "d/t" },
+        { "/x.zzzz", "d/t" },
+        { "/x.0", "d/t" },
     };
     rp_loc_conf_t lc;
     memset(&lc, 0, sizeof(lc));
@@ -245,8 +265,8 @@ static void test_include_inline_file(void **state)
     write_file("mime.types", "\ntypes {\n    text/html   html htm shtml;\n"
                              "    # comment\n    image/png png;\n"
                              "    application/octet-stream bin exe;\n}\n");
-    rp_conf_t *c = load_ok("http { include mime.types; default_type application/octet-stream; "
-                           SRV_LOCS " }");
+    rp_conf_t *c =
+        load_ok("http { include mime.types; default_type application/octet-stream; " SRV_LOCS " }");
     const rp_loc_conf_t *lc = level(c, AT_NESTED);
     assert_true(rp_str_eq(rp_mime_type(lc, RP_STR("/a.SHTML")), RP_STR("text/html")));
     assert_true(rp_str_eq(rp_mime_type(lc, RP_STR("/a.png")), RP_STR("image/png")));
@@ -268,14 +288,14 @@ static void test_debian_mime_types(void **state)
         const char *path;
         const char *want;
     } cases[] = {
-        {"/index.html", "text/html"},
-        {"/s/style.css", "text/css"},
-        {"/img/logo.PNG", "image/png"},
-        {"/f.woff2", "font/woff2"},
-        {"/d.json", "application/json"},
-        {"/a.jpg", "image/jpeg"},
-        {"/no.such-ext", "application/octet-stream"},
-        {"/README", "application/octet-stream"},
+        { "/index.html", "text/html" },
+        { "/s/style.css", "text/css" },
+        { "/img/logo.PNG", "image/png" },
+        { "/f.woff2", "font/woff2" },
+        { "/d.json", "application/json" },
+        { "/a.jpg", "image/jpeg" },
+        { "/no.such-ext", "application/octet-stream" },
+        { "/README", "application/octet-stream" },
     };
     for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
         rp_str_t got = rp_mime_type(lc, rp_str_cstr(cases[i].path));
