@@ -1253,6 +1253,7 @@ void rp_proxy_run(rp_req_t *r)
             if (!u->writable)
                 return;
             u->connected = 1;
+            r->up_connect_ms = c->w->loop.now;
         }
         if (r->phase == RP_PHASE_TUNNEL) {
             int rc = tunnel(r);

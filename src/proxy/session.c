@@ -907,9 +907,28 @@ static void do_static(rp_req_t *r)
     r->phase = RP_PHASE_HANDLE;
 }
 
+/* A handler that answers locally does not need the request body. When it
+ * has all arrived already (the usual small POST), it is skipped so the
+ * connection can stay open; otherwise the connection closes after the
+ * answer. */
+static void skip_buffered_body(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    if (r->body_done || r->body_kind != RP_BODY_LENGTH || !c->in.data)
+        return;
+    if (r->body_left <= rp_buf_len(&c->in)) {
+        c->in.pos += r->body_left;
+        r->body_received = r->body_left;
+        r->body_left = 0;
+        r->body_done = 1;
+    }
+}
+
 static void req_handle(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
+    if (!lc->proxy_pass)
+        skip_buffered_body(r);
     const rp_loc_conf_t *srv_ret =
         r->srv && r->srv->conf.return_code && !r->error_page_done ? &r->srv->conf : NULL;
     if (srv_ret || lc->return_code) {

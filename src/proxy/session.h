@@ -179,6 +179,8 @@ struct rp_req_s {
     int upstream_timed_out;
     uint64_t up_start_ms;
     uint64_t up_header_ms;
+    uint64_t up_connect_ms;
+    char request_id[33];
     uint64_t up_end_ms;
     char *upstream_addr; /* "$upstream_addr": addresses tried */
     rp_h1_response_t resp;
@@ -262,6 +264,7 @@ void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us);
 void rp_upconn_free(rp_upconn_t *u);
 
 /* variables.c */
+uint64_t rp_random64(void);
 int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out);
 void rp_req_access_log(rp_req_t *r);
 /* Writes buffered access log lines: those due, or all when `all`. */

@@ -3,9 +3,30 @@
 #include "core/log.h"
 #include "proxy/session.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
+
+/* xorshift128+ per thread, seeded from the kernel */
+static __thread uint64_t rng_s[2];
+
+uint64_t rp_random64(void)
+{
+    if (!rng_s[0] && !rng_s[1]) {
+        if (getrandom(rng_s, sizeof(rng_s), 0) != sizeof(rng_s) || (!rng_s[0] && !rng_s[1])) {
+            rng_s[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&rng_s;
+            rng_s[1] = 0x9E3779B97F4A7C15ull;
+        }
+    }
+    uint64_t x = rng_s[0], y = rng_s[1];
+    rng_s[0] = y;
+    x ^= x << 23;
+    rng_s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+    return rng_s[1] + y;
+}
 
 static rp_str_t fmt(rp_arena_t *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
 
@@ -152,12 +173,19 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         *out = rp_str_cstr(c->peer_port);
         return RP_OK;
     case RP_VAR_SERVER_ADDR: {
-        const char *t = c->ls->addr.text;
-        const char *colon = strrchr(t, ':');
-        rp_str_t s = colon ? rp_str(t, (size_t)(colon - t)) : rp_str_cstr(t);
-        if (s.len >= 2 && s.data[0] == '[')
-            s = rp_str(s.data + 1, s.len - 2);
-        *out = s;
+        /* the connection's own local address (a wildcard listen tells
+         * nothing), asked of the kernel only when a config uses it */
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        char buf[INET6_ADDRSTRLEN];
+        if (getsockname(c->io.fd, (struct sockaddr *)&ss, &len) != 0)
+            return RP_DECLINED;
+        const void *ap = ss.ss_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        if (!inet_ntop(ss.ss_family, ap, buf, sizeof(buf)))
+            return RP_DECLINED;
+        *out = rp_arena_str(a, rp_str_cstr(buf));
         return RP_OK;
     }
     case RP_VAR_SERVER_PORT:
@@ -217,8 +245,13 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         return RP_OK;
     }
     case RP_VAR_REQUEST_ID:
-        *out = fmt(a, "%016" PRIx64 "%08x%08x", r->id ^ ((uint64_t)r->start_ts.tv_nsec << 20),
-                   (unsigned)w->id, (unsigned)(c->id * 2654435761u));
+        /* 128 random bits per request, from a per-thread generator seeded
+         * by the kernel: unique and unpredictable enough for tracing */
+        if (!r->request_id[0]) {
+            uint64_t a1 = rp_random64(), a2 = rp_random64();
+            snprintf(r->request_id, sizeof(r->request_id), "%016" PRIx64 "%016" PRIx64, a1, a2);
+        }
+        *out = rp_str(r->request_id, 32);
         return RP_OK;
     case RP_VAR_CONTENT_LENGTH:
         *out = req_field(r, "content-length");
@@ -287,7 +320,7 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
     case RP_VAR_UPSTREAM_CONNECT_TIME:
         if (!r->up_start_ms)
             return RP_DECLINED;
-        *out = ms_text(a, 0);
+        *out = ms_text(a, r->up_connect_ms ? r->up_connect_ms - r->up_start_ms : 0);
         return RP_OK;
     case RP_VAR_UPSTREAM_CACHE_STATUS:
         return RP_DECLINED;
