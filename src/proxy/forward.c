@@ -579,6 +579,8 @@ static void up_io(rp_io_t *io, uint32_t ev)
     rp_upconn_t *u = io->data;
     if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
         u->readable = 1;
+    if (ev & (EPOLLRDHUP | EPOLLHUP))
+        u->rdhup = 1;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         u->writable = 1;
     if (u->req)
@@ -1112,10 +1114,13 @@ static int up_read(rp_req_t *r)
     if (rp_buf_room(&u->in) == 0)
         return 0;
     for (;;) {
-        ssize_t n = read(u->io.fd, u->in.data + u->in.last, rp_buf_room(&u->in));
+        size_t want = rp_buf_room(&u->in);
+        ssize_t n = read(u->io.fd, u->in.data + u->in.last, want);
         if (n > 0) {
             u->in.last += (size_t)n;
             u->got_bytes = 1;
+            if ((size_t)n < want && !u->rdhup)
+                u->readable = 0; /* drained; the next data raises an edge */
             return 1;
         }
         if (n == 0) {
@@ -1332,6 +1337,7 @@ void rp_proxy_run(rp_req_t *r)
                     }
                     r->upgraded = 1;
                     r->keep_alive = 0;
+                    rp_conn_nodelay(c);
                     r->phase = RP_PHASE_TUNNEL;
                     rp_timer_cancel(&c->w->loop, &c->timer);
                     continue;
@@ -1343,6 +1349,9 @@ void rp_proxy_run(rp_req_t *r)
                 if (r->resp_kind == RP_BODY_NONE ||
                     (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0))
                     r->resp_done = 1;
+                else if (!r->up->in.data || rp_buf_len(&r->up->in) < r->resp_left ||
+                         r->resp_kind != RP_BODY_LENGTH)
+                    rp_conn_nodelay(c); /* the body follows in more writes */
             }
         }
         if (r->resp_head_done && !r->resp_done) {

@@ -91,7 +91,6 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     rp_conf_ref(c->conf);
     c->ls = wl->ls;
     c->id = ++w->conn_seq;
-    memcpy(&c->peer, sa, salen < sizeof(c->peer) ? salen : sizeof(c->peer));
     if (sa->sa_family == AF_INET) {
         struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s4->sin_addr, c->peer_addr, sizeof(c->peer_addr));
@@ -105,8 +104,6 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     unsigned lport = la->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)la)->sin6_port)
                                                : ntohs(((const struct sockaddr_in *)la)->sin_port);
     snprintf(c->local_port, sizeof(c->local_port), "%u", lport);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     rp_timer_init(&c->timer, conn_timeout, c);
     rp_timer_init(&c->resume, conn_resume, c);
     c->next = w->conns;
@@ -165,8 +162,7 @@ void rp_conn_close(rp_conn_t *c)
     }
     rp_timer_cancel(&w->loop, &c->timer);
     rp_timer_cancel(&w->loop, &c->resume);
-    rp_loop_del(&w->loop, &c->io);
-    close(c->io.fd);
+    close(c->io.fd); /* also leaves the epoll set */
     c->io.cb = NULL;
     if (c->prev)
         c->prev->next = c->next;
@@ -204,11 +200,22 @@ static void conn_io(rp_io_t *io, uint32_t ev)
     rp_conn_t *c = io->data;
     if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
         c->readable = 1;
+    if (ev & (EPOLLRDHUP | EPOLLHUP))
+        c->rdhup = 1;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         c->writable = 1;
     if (ev & EPOLLERR)
         c->error = 1;
     rp_conn_run(c);
+}
+
+void rp_conn_nodelay(rp_conn_t *c)
+{
+    if (c->nodelay)
+        return;
+    int one = 1;
+    setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->nodelay = 1;
 }
 
 /* Reads into c->in. Returns bytes read, 0 at EOF, RP_AGAIN, RP_ERROR. */
@@ -221,9 +228,14 @@ int rp_conn_read(rp_conn_t *c)
     if (rp_buf_room(&c->in) == 0)
         return RP_AGAIN; /* caller decides: full */
     for (;;) {
-        ssize_t n = read(c->io.fd, c->in.data + c->in.last, rp_buf_room(&c->in));
+        size_t want = rp_buf_room(&c->in);
+        ssize_t n = read(c->io.fd, c->in.data + c->in.last, want);
         if (n > 0) {
             c->in.last += (size_t)n;
+            /* a short read drained the socket: edge-triggered epoll reports
+             * the next data, so skip the read that would say EAGAIN */
+            if ((size_t)n < want && !c->rdhup)
+                c->readable = 0;
             return (int)n;
         }
         if (n == 0) {
@@ -247,8 +259,11 @@ int rp_conn_flush(rp_conn_t *c)
     while (rp_buf_len(&c->out)) {
         if (!c->writable)
             return RP_AGAIN;
-        ssize_t n = write(c->io.fd, c->out.data + c->out.pos, rp_buf_len(&c->out));
+        size_t want = rp_buf_len(&c->out);
+        ssize_t n = write(c->io.fd, c->out.data + c->out.pos, want);
         if (n > 0) {
+            if ((size_t)n < want)
+                c->writable = 0; /* socket buffer full: wait for the edge */
             c->out.pos += (size_t)n;
             if (c->req)
                 c->req->bytes_sent += (uint64_t)n;
@@ -903,6 +918,7 @@ static void do_static(rp_req_t *r)
         r->file_fd = fd;
         r->file_off = 0;
         r->file_left = (uint64_t)st.st_size;
+        rp_conn_nodelay(r->c);
     }
     r->phase = RP_PHASE_HANDLE;
 }
@@ -1088,11 +1104,19 @@ void rp_req_finalize(rp_req_t *r)
     int keep = r->keep_alive && !c->eof && !c->error && r->body_done && !r->upgraded;
     rp_loop_defer(&c->w->loop, (void (*)(void *))req_free, r);
     if (!keep) {
+        if (r->body_done && !c->error && (!c->in.data || rp_buf_len(&c->in) == 0) &&
+            rp_buf_len(&c->out) == 0) {
+            /* clean end: nothing unread that could turn our close into a
+             * reset, so no lingering */
+            rp_conn_close(c);
+            return;
+        }
         c->lingering = 1;
         shutdown(c->io.fd, SHUT_WR);
         rp_conn_set_timer(c, 2000);
         return;
     }
+    rp_conn_nodelay(c);
     if (c->w->quitting && (!c->in.data || rp_buf_len(&c->in) == 0)) {
         rp_conn_close(c);
         return;

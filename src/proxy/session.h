@@ -82,7 +82,6 @@ struct rp_conn_s {
     rp_conf_t *conf;
     const rp_listen_t *ls;
     rp_conn_t *prev, *next;
-    struct sockaddr_storage peer;
     char peer_addr[48];
     char peer_port[8];
     char local_port[8];
@@ -100,6 +99,8 @@ struct rp_conn_s {
     unsigned error : 1;
     unsigned closed : 1;
     unsigned lingering : 1; /* closing after an error answer */
+    unsigned rdhup : 1;     /* the peer's FIN was seen: reads go on to EOF */
+    unsigned nodelay : 1;   /* TCP_NODELAY set */
 };
 
 enum rp_req_phase {
@@ -213,6 +214,7 @@ struct rp_upconn_s {
     unsigned eof : 1;
     unsigned reused : 1;
     unsigned got_bytes : 1; /* any response byte on this request */
+    unsigned rdhup : 1;     /* the backend's FIN was seen */
 };
 
 /* buffers (per-worker free list of RP_BUF_SIZE blocks) */
@@ -245,6 +247,9 @@ int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_l
                       uint64_t length);
 int rp_conn_flush(rp_conn_t *c);
 int rp_conn_read(rp_conn_t *c);
+/* Sets TCP_NODELAY once: needed as soon as a response takes more than one
+ * write (keep-alive, streaming), not for one-write answers that close. */
+void rp_conn_nodelay(rp_conn_t *c);
 void rp_conn_set_timer(rp_conn_t *c, int64_t ms);
 void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf);
 /* Adds the configured add_header fields for `status` to c->out. */

@@ -91,8 +91,7 @@ void rp_upconn_free(rp_upconn_t *u)
     rp_worker_t *w = u->w;
     rp_timer_cancel(&w->loop, &u->timer);
     if (u->io.fd >= 0) {
-        rp_loop_del(&w->loop, &u->io);
-        close(u->io.fd);
+        close(u->io.fd); /* also leaves the epoll set */
         u->io.fd = -1;
     }
     u->io.cb = NULL;
