@@ -9,8 +9,9 @@ int rp_buf_alloc(rp_worker_t *w, rp_buf_t *b, size_t cap)
 {
     if (b->data)
         return RP_OK;
-    if (cap == RP_BUF_SIZE && w->nfree) {
-        b->data = w->free_bufs[--w->nfree];
+    int k = cap == RP_BUF_SIZE ? 0 : cap == RP_BUF_BIG ? 1 : -1;
+    if (k >= 0 && w->nfree[k]) {
+        b->data = w->free_bufs[k][--w->nfree[k]];
     } else {
         b->data = malloc(cap);
         if (!b->data)
@@ -25,18 +26,20 @@ void rp_buf_release(rp_worker_t *w, rp_buf_t *b)
 {
     if (!b->data)
         return;
-    if (b->cap == RP_BUF_SIZE && w->nfree < 1024) {
-        if (w->nfree == w->capfree) {
-            size_t cap = w->capfree ? w->capfree * 2 : 64;
-            char **f = realloc(w->free_bufs, cap * sizeof(*f));
+    int k = b->cap == RP_BUF_SIZE ? 0 : b->cap == RP_BUF_BIG ? 1 : -1;
+    /* keep a bounded number: enough for bursts, not a hoard after one */
+    if (k >= 0 && w->nfree[k] < 256) {
+        if (w->nfree[k] == w->capfree[k]) {
+            size_t cap = w->capfree[k] ? w->capfree[k] * 2 : 64;
+            char **f = realloc(w->free_bufs[k], cap * sizeof(*f));
             if (!f) {
                 free(b->data);
                 goto out;
             }
-            w->free_bufs = f;
-            w->capfree = cap;
+            w->free_bufs[k] = f;
+            w->capfree[k] = cap;
         }
-        w->free_bufs[w->nfree++] = b->data;
+        w->free_bufs[k][w->nfree[k]++] = b->data;
     } else {
         free(b->data);
     }

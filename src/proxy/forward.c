@@ -340,7 +340,9 @@ static void connect_next(rp_req_t *r)
         r->up = u;
         r->resp_head_done = 0;
         if (u->reused) {
-            u->readable = 1;
+            /* an idle pooled connection has nothing to read (data or EOF
+             * would have closed it) and room to write */
+            u->readable = 0;
             u->writable = 1;
         }
         rp_proxy_run(r);
@@ -1099,13 +1101,79 @@ static int pump_resp(rp_req_t *r)
     return progress;
 }
 
+/* Bodies that pass unchanged (Content-Length, or close-delimited to an
+ * HTTP/1.0 client) go from the backend's buffer straight to the client with
+ * one writev together with any queued head bytes: no copy. */
+static int direct_body(const rp_req_t *r)
+{
+    return r->resp_head_done && !r->resp_done && !r->head_only &&
+           (r->out_framing == RP_OUT_LENGTH || r->out_framing == RP_OUT_CLOSE) &&
+           r->resp_kind != RP_BODY_CHUNKED;
+}
+
+static int direct_flush(rp_req_t *r, int *progress)
+{
+    rp_conn_t *c = r->c;
+    rp_upconn_t *u = r->up;
+    for (;;) {
+        size_t hl = c->out.data ? rp_buf_len(&c->out) : 0;
+        size_t bl = u->in.data ? rp_buf_len(&u->in) : 0;
+        if (r->resp_kind == RP_BODY_LENGTH && bl > r->resp_left)
+            bl = (size_t)r->resp_left;
+        if (!hl && !bl)
+            return RP_OK;
+        if (!c->writable)
+            return RP_AGAIN;
+        struct iovec iov[2];
+        int n = 0;
+        if (hl) {
+            iov[n].iov_base = c->out.data + c->out.pos;
+            iov[n++].iov_len = hl;
+        }
+        if (bl) {
+            iov[n].iov_base = u->in.data + u->in.pos;
+            iov[n++].iov_len = bl;
+        }
+        ssize_t w = writev(c->io.fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                c->writable = 0;
+                return RP_AGAIN;
+            }
+            c->error = 1;
+            return RP_ERROR;
+        }
+        if ((size_t)w < hl + bl)
+            c->writable = 0;
+        size_t fh = RP_MIN((size_t)w, hl);
+        size_t fb = (size_t)w - fh;
+        c->out.pos += fh;
+        if (c->out.data && rp_buf_len(&c->out) == 0)
+            c->out.pos = c->out.last = 0;
+        u->in.pos += fb;
+        r->bytes_sent += (uint64_t)w;
+        r->body_sent += fb;
+        if (r->resp_kind == RP_BODY_LENGTH) {
+            r->resp_left -= fb;
+            if (r->resp_left == 0) {
+                r->resp_done = 1;
+                if (rp_buf_len(&u->in))
+                    r->up_keepalive = 0; /* extra bytes after the body */
+            }
+        }
+        *progress = 1;
+    }
+}
+
 /* Reads from the backend into up->in. 1 progress, 0 none, -1 handled. */
 static int up_read(rp_req_t *r)
 {
     rp_upconn_t *u = r->up;
     if (!u->readable || u->eof)
         return 0;
-    if (!u->in.data && rp_buf_alloc(r->c->w, &u->in, RP_BUF_SIZE) != RP_OK)
+    if (!u->in.data && rp_buf_alloc(r->c->w, &u->in, RP_BUF_BIG) != RP_OK)
         return -1;
     if (rp_buf_len(&u->in) == 0)
         u->in.pos = u->in.last = 0;
@@ -1354,7 +1422,24 @@ void rp_proxy_run(rp_req_t *r)
                     rp_conn_nodelay(c); /* the body follows in more writes */
             }
         }
-        if (r->resp_head_done && !r->resp_done) {
+        if (direct_body(r)) {
+            if (direct_flush(r, &progress) == RP_ERROR) {
+                rp_conn_close(c);
+                return;
+            }
+            if (!r->resp_done && u->eof && rp_buf_len(&u->in) == 0 && r->resp_kind == RP_BODY_CLOSE)
+                r->resp_done = 1;
+            else if (!r->resp_done && u->eof && rp_buf_len(&u->in) == 0) {
+                rp_log_error(RP_LOG_ERR,
+                             "upstream prematurely closed connection while reading upstream, "
+                             "client: %s, request: %" PRIu64,
+                             c->peer_addr, r->id);
+                up_detach(r, 0);
+                r->keep_alive = 0;
+                rp_conn_close(c);
+                return;
+            }
+        } else if (r->resp_head_done && !r->resp_done) {
             int p = pump_resp(r);
             if (p < 0)
                 return;
@@ -1410,9 +1495,14 @@ void rp_proxy_run(rp_req_t *r)
                 ; /* connect timer stays */
             else if (uu->out_head_written < r->uphead.len || rp_buf_len(&uu->out))
                 rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_send_timeout);
+            else if (uu->in.data && rp_buf_room(&uu->in) == 0 && uu->in.pos == 0)
+                /* waiting for the client to take what we hold, not for the
+                 * backend: send_timeout on the client side applies */
+                rp_timer_cancel(&c->w->loop, &uu->timer);
             else
                 rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_read_timeout);
-            if (rp_buf_len(&c->out))
+            if (rp_buf_len(&c->out) ||
+                (!c->writable && direct_body(r) && uu->in.data && rp_buf_len(&uu->in)))
                 rp_conn_set_timer(c, r->lc->send_timeout);
             else if (!r->body_done)
                 rp_conn_set_timer(c, r->lc->client_body_timeout);

@@ -19,6 +19,7 @@
 #include "http/h1_parser.h"
 
 #define RP_BUF_SIZE 16384
+#define RP_BUF_BIG 32768 /* backend response reads: a 16 KiB body and its head in one read */
 
 typedef struct {
     char *data;
@@ -63,8 +64,8 @@ struct rp_worker_s {
     rp_conn_t *conns;  /* all client connections (doubly linked) */
     rp_upconn_t *idle; /* pooled backend connections */
     int nidle;
-    char **free_bufs; /* RP_BUF_SIZE buffers */
-    size_t nfree, capfree;
+    char **free_bufs[2]; /* RP_BUF_SIZE and RP_BUF_BIG buffers */
+    size_t nfree[2], capfree[2];
     rp_timer_t accept_timer;
     rp_timer_t tick; /* once a second: buffered logs */
     uint64_t conn_seq;

@@ -172,18 +172,23 @@ static void accept_resume(rp_timer_t *t)
         rp_wlisten_t *wl = &w->gen->listens[i];
         if (wl->paused && !w->quitting) {
             wl->paused = 0;
-            rp_loop_add(&w->loop, &wl->io, EPOLLIN | EPOLLET);
+            rp_loop_add(&w->loop, &wl->io, EPOLLIN);
         }
     }
 }
 
+/* Listen sockets are level-triggered and each readiness report accepts
+ * one connection (nginx's multi_accept off): under light load that saves
+ * the accept() that would only say EAGAIN, and under heavy load epoll keeps
+ * reporting the socket while connections wait, interleaved fairly with the
+ * other events of the batch. */
 static void accept_cb(rp_io_t *io, uint32_t ev)
 {
     rp_wlisten_t *wl = io->data;
     rp_worker_t *w = wl->w;
     if (w->quitting || wl->paused)
         return;
-    for (int burst = 0; burst < 256; burst++) {
+    for (;;) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         int fd = accept4(wl->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -215,13 +220,11 @@ static void accept_cb(rp_io_t *io, uint32_t ev)
                 last_warn = w->loop.now;
             }
             close(fd);
-            continue;
+            return;
         }
         rp_conn_accepted(w, fd, wl, (struct sockaddr *)&ss, len);
+        return;
     }
-    /* burst limit hit: more may be queued; edge-triggered means no new
-     * event, so come back right after this batch */
-    rp_timer_set(&w->loop, &w->accept_timer, 0);
 }
 
 static void quit_check(rp_timer_t *t)
@@ -269,16 +272,14 @@ static void on_wake(rp_loop_t *loop)
             if (w->quitting)
                 continue;
             if (existed)
-                rp_loop_mod(loop, &ng->listens[j].io, EPOLLIN | EPOLLET);
+                rp_loop_mod(loop, &ng->listens[j].io, EPOLLIN);
             else
-                rp_loop_add(loop, &ng->listens[j].io, EPOLLIN | EPOLLET);
+                rp_loop_add(loop, &ng->listens[j].io, EPOLLIN);
         }
         w->gen = ng;
         set_max_conns(w);
         if (og)
             rp_loop_defer(loop, wgen_free, og);
-        /* the new listen entries might have connections waiting already */
-        rp_timer_set(loop, &w->accept_timer, 0);
     }
     if (quit == 2) {
         loop->stop = 1;
@@ -297,11 +298,7 @@ static void on_wake(rp_loop_t *loop)
 
 static void accept_timer_cb(rp_timer_t *t)
 {
-    rp_worker_t *w = t->data;
     accept_resume(t);
-    for (size_t i = 0; w->gen && i < w->gen->nlistens; i++)
-        if (!w->gen->listens[i].paused && !w->quitting)
-            accept_cb(&w->gen->listens[i].io, EPOLLIN);
 }
 
 static void tick_cb(rp_timer_t *t)
