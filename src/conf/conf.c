@@ -299,10 +299,7 @@ static const char *const not_yet[] = {
     "grpc_*",
     "proxy_cache*",
     "proxy_store*",
-    "proxy_temp_path",
-    "proxy_max_temp_file_size",
     "proxy_next_upstream*",
-    "proxy_redirect",
     "proxy_cookie_*",
     "proxy_ignore_headers",
     "proxy_method",
@@ -354,6 +351,11 @@ static const char *const not_yet[] = {
     "ssi*",
     "expires",
     "etag",
+    "charset*",
+    "source_charset",
+    "override_charset",
+    "autoindex*",
+    "open_file_cache*",
 };
 
 static int not_supported(const char *name)
@@ -547,12 +549,13 @@ static int set_use(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, co
     return RP_OK;
 }
 
-static int set_noop_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                         const rp__cdir_t *d)
+int rp__conf_set_noop_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                           const rp__cdir_t *d)
 {
     /* multi_accept / accept_mutex: rampart gives every worker its own
-     * SO_REUSEPORT socket, so there is nothing to tune; values validated. */
-    if (strcmp(n->args[0], "on") != 0 && strcmp(n->args[0], "off") != 0)
+     * SO_REUSEPORT socket, so there is nothing to tune; log_subrequest:
+     * rampart makes no subrequests. Values validated, nothing stored. */
+    if (strcasecmp(n->args[0], "on") != 0 && strcasecmp(n->args[0], "off") != 0)
         return rp__conf_err(
             p, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
             n->args[0], n->name);
@@ -579,8 +582,8 @@ const rp__cdir_t rp__conf_main_dirs[] = {
     { "events", RP__CTX_MAIN, RP__NOARGS | RP__BLOCK, set_events, 0, 0 },
     { "worker_connections", RP__CTX_EVENTS, RP__TAKE1, set_worker_connections, 0, 0 },
     { "use", RP__CTX_EVENTS, RP__TAKE1, set_use, 0, 0 },
-    { "multi_accept", RP__CTX_EVENTS, RP__TAKE1, set_noop_flag, 0, 0 },
-    { "accept_mutex", RP__CTX_EVENTS, RP__TAKE1, set_noop_flag, 0, 0 },
+    { "multi_accept", RP__CTX_EVENTS, RP__TAKE1, rp__conf_set_noop_flag, 0, 0 },
+    { "accept_mutex", RP__CTX_EVENTS, RP__TAKE1, rp__conf_set_noop_flag, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };
 

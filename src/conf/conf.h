@@ -103,7 +103,21 @@ typedef struct {
     rp_str_t host; /* $proxy_host: "host:port" as written, or upstream
                       name; ":80" omitted */
     rp_str_t port; /* $proxy_port */
+    /* the proxy_pass argument as written ("http://backend:8080/two/"):
+     * the pattern of `proxy_redirect default` */
+    rp_str_t url;
 } rp_proxy_pass_t;
+
+/* One `proxy_redirect redirect replacement` rule (conf/redirect.h applies
+ * them). Exactly one of pattern / re is set. */
+typedef struct {
+    /* prefix, compared case-sensitively; may hold variables */
+    rp_tpl_t *pattern;
+    /* pcre2_code * for `~re` / `~*re`: a match replaces the whole value */
+    void *re;
+    /* may hold variables ($1..$9 of re) */
+    rp_tpl_t *replacement;
+} rp_proxy_redirect_t;
 
 typedef struct {
     /* content handlers, at most one of return / proxy_pass / static */
@@ -169,6 +183,39 @@ typedef struct {
 
     rp_access_log_t *access_logs; /* none = access_log off */
     size_t naccess_logs;
+
+    /* ---- nginx-compatibility settings ---- */
+
+    /* `proxy_redirect`: 0 after `off`, else 1 */
+    int proxy_redirect;
+    /* rules in config order, first match wins; inherited only when a
+     * level has none; when no level has any, a location with proxy_pass
+     * gets the `default` rule. NULL: Location and Refresh pass unchanged.
+     * Apply with rp_proxy_redirect() (conf/redirect.h). */
+    rp_proxy_redirect_t *proxy_redirects;
+    size_t nproxy_redirects;
+    /* `sendfile`, default 1 in rampart (nginx: off): rampart always served
+     * files with sendfile(2); off = read and write through a buffer */
+    int sendfile;
+    /* `tcp_nopush`, default 0: 1 = TCP_CORK while the response head and
+     * the first file bytes go out with sendfile */
+    int tcp_nopush;
+    /* `tcp_nodelay`, default 1: TCP_NODELAY on keep-alive connections */
+    int tcp_nodelay;
+    /* `client_body_buffer_size`, default 16k (nginx on 64-bit): the part of
+     * a buffered request body held in memory before it spills to a
+     * temporary file */
+    int64_t client_body_buffer_size;
+    /* `client_body_temp_path`: directory of those temporary files
+     * (unlinked O_TMPFILE files, so only the directory matters; nginx's
+     * levels are accepted and ignored); NULL = $TMPDIR, else /tmp */
+    char *client_body_temp_path;
+    /* `reset_timedout_connection`, default 0: 1 = a connection closed on
+     * a timeout is reset (SO_LINGER 0: RST) instead of closed with FIN */
+    int reset_timedout_connection;
+    /* `log_not_found`, default 1: log a missing static file to the error
+     * log (the 404 is answered either way) */
+    int log_not_found;
 } rp_loc_conf_t;
 
 enum rp_loc_match {
@@ -224,6 +271,12 @@ struct rp_server_s {
     int large_client_header_buffers_num;      /* default 4 */
     int64_t large_client_header_buffers_size; /* default 8192 */
     int64_t client_header_timeout;            /* default 60000 */
+    /* `underscores_in_headers`, default 0: request fields whose names
+     * contain '_' are dropped (not forwarded, not seen by $http_*) */
+    int underscores_in_headers;
+    /* `ignore_invalid_headers`, default 1. Stored only: rampart answers 400
+     * to an invalid field name either way (off does not make it lenient) */
+    int ignore_invalid_headers;
     const char *file;
     int line;
 };

@@ -42,6 +42,13 @@ void rp__conf_loc_init(rp_loc_conf_t *lc)
     lc->keepalive_timeout = RP_UNSET;
     lc->keepalive_requests = RP_UNSET;
     lc->server_tokens = RP_UNSET;
+    lc->proxy_redirect = RP_UNSET;
+    lc->sendfile = RP_UNSET;
+    lc->tcp_nopush = RP_UNSET;
+    lc->tcp_nodelay = RP_UNSET;
+    lc->client_body_buffer_size = RP_UNSET;
+    lc->reset_timedout_connection = RP_UNSET;
+    lc->log_not_found = RP_UNSET;
 }
 
 void rp__conf_srv_init(rp_server_t *s)
@@ -52,6 +59,8 @@ void rp__conf_srv_init(rp_server_t *s)
     s->large_client_header_buffers_num = RP_UNSET;
     s->large_client_header_buffers_size = RP_UNSET;
     s->client_header_timeout = RP_UNSET;
+    s->underscores_in_headers = RP_UNSET;
+    s->ignore_invalid_headers = RP_UNSET;
 }
 
 /* ---- shared helpers ---- */
@@ -746,6 +755,54 @@ static int set_large_buffers(rp__cparse_t *p, const rp_conf_node_t *n, rp__cbloc
     return RP_OK;
 }
 
+/* `client_body_temp_path path [l1 [l2 [l3]]]` / `proxy_temp_path`: nginx
+ * spreads its temporary files over 1- or 2-digit subdirectory levels.
+ * rampart's request-body files are unlinked O_TMPFILE files, so only the
+ * directory matters: levels are validated and ignored. rampart never
+ * spools responses to disk (it streams with back-pressure), so
+ * proxy_temp_path is validated and has no effect at all. */
+static int check_temp_levels(rp__cparse_t *p, const rp_conf_node_t *n)
+{
+    for (size_t i = 1; i < n->nargs; i++) {
+        int64_t v;
+        if (rp__conf_parse_int(n->args[i], &v) != RP_OK || v < 1 || v > 2)
+            return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[i],
+                                n->name);
+    }
+    if (n->args[0][0] == '\0')
+        return rp__conf_err(p, n, "invalid value \"\" in \"%s\" directive", n->name);
+    return RP_OK;
+}
+
+static int set_client_body_temp_path(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                                     const rp__cdir_t *d)
+{
+    if (b->loc->client_body_temp_path)
+        return rp__conf_dup(p, n);
+    if (check_temp_levels(p, n) != RP_OK)
+        return RP_ERROR;
+    b->loc->client_body_temp_path = rp__conf_path(p, n->args[0]);
+    return b->loc->client_body_temp_path ? RP_OK : rp__conf_oom(p, n);
+}
+
+static int set_proxy_temp_path(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                               const rp__cdir_t *d)
+{
+    return check_temp_levels(p, n);
+}
+
+/* proxy_max_temp_file_size / proxy_temp_file_write_size: sizes of the
+ * response spooling rampart does not do (see above); validated, no effect.
+ * 0 is valid (nginx: no temporary files). */
+static int set_size_noop(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                         const rp__cdir_t *d)
+{
+    int64_t v;
+    if (rp__conf_parse_size(n->args[0], &v) != RP_OK)
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
+    return RP_OK;
+}
+
 /* ---- logs ---- */
 
 static const rp_log_format_t *find_format(rp__cparse_t *p, const char *name)
@@ -909,12 +966,13 @@ static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, 
     return RP_OK;
 }
 
-/* types_hash_max_size / types_hash_bucket_size size nginx's hash of the
- * types table. rampart keeps a sorted array instead (conf/mime.c), which
- * has nothing to size: the values are validated, so a typo still fails,
- * and ignored. */
-static int set_types_hash(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                          const rp__cdir_t *d)
+/* types_hash_*, server_names_hash_*, variables_hash_*, map_hash_*,
+ * proxy_headers_hash_* (max_size and bucket_size) only size nginx's
+ * internal hash tables. rampart keeps sorted arrays or short lists instead
+ * (conf/mime.c, vars.c, ...), which have nothing to size: the values are
+ * validated, so a typo still fails, and ignored. */
+static int set_hash_size(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                         const rp__cdir_t *d)
 {
     int64_t v;
     if (rp__conf_parse_size(n->args[0], &v) != RP_OK || v < 1)
@@ -1066,7 +1124,7 @@ static int merge_set_headers(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_con
  * nginx, so locations inherit it; a location's own `return` is not
  * inherited by nested locations (nginx's rewrite phase works that way). */
 static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *parent,
-                     const rp_loc_conf_t *srv, const defaults_t *df)
+                     const rp_loc_conf_t *srv, const defaults_t *df, const rp_location_t *loc)
 {
     if (c->return_code == RP_UNSET) {
         c->return_code = srv ? srv->return_code : 0;
@@ -1101,12 +1159,22 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
         c->proxy_buffers_size = parent ? parent->proxy_buffers_size : 4096;
     }
     MERGE(proxy_intercept_errors, 0);
+    if (rp__conf_redirect_merge(p, c, parent, loc) != RP_OK)
+        return RP_ERROR;
     MERGE(client_max_body_size, 1024 * 1024);
     MERGE(client_body_timeout, 60000);
     MERGE(send_timeout, 60000);
     MERGE(keepalive_timeout, 75000);
     MERGE(keepalive_requests, 1000);
     MERGE(server_tokens, 0);
+    MERGE(sendfile, 1); /* nginx: off; rampart always used sendfile(2) */
+    MERGE(tcp_nopush, 0);
+    MERGE(tcp_nodelay, 1);
+    MERGE(client_body_buffer_size, 16384); /* nginx: 2 pages, 16k on x86-64 */
+    MERGE(reset_timedout_connection, 0);
+    MERGE(log_not_found, 1);
+    if (!c->client_body_temp_path && parent)
+        c->client_body_temp_path = parent->client_body_temp_path; /* NULL: $TMPDIR or /tmp */
     if (!c->default_type.data)
         c->default_type = parent ? parent->default_type : RP_STR("text/plain");
     if (c->types)
@@ -1125,7 +1193,7 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
 static int merge_tree(rp__cparse_t *p, rp_location_t *loc, const rp_loc_conf_t *parent,
                       const rp_loc_conf_t *srv, const defaults_t *df)
 {
-    if (merge_loc(p, &loc->conf, parent, srv, df) != RP_OK)
+    if (merge_loc(p, &loc->conf, parent, srv, df, loc) != RP_OK)
         return RP_ERROR;
     for (size_t i = 0; i < loc->nchildren; i++)
         if (merge_tree(p, loc->children[i], &loc->conf, srv, df) != RP_OK)
@@ -1149,7 +1217,7 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
     /* nginx logs to logs/access.log in the combined format when no level
      * says otherwise; `access_log off` anywhere turns that level off */
     int default_log = !h->access_logs;
-    if (merge_loc(p, h, NULL, NULL, &df) != RP_OK)
+    if (merge_loc(p, h, NULL, NULL, &df, NULL) != RP_OK)
         return rp__conf_oom(p, http);
     if (default_log) {
         rp_access_log_t *al = rp_arena_calloc(p->a, sizeof(*al));
@@ -1171,6 +1239,8 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
     s->f = hs->f != RP_UNSET ? hs->f : (def)
         SMERGE(client_header_buffer_size, 1024);
         SMERGE(client_header_timeout, 60000);
+        SMERGE(underscores_in_headers, 0);
+        SMERGE(ignore_invalid_headers, 1);
         if (s->large_client_header_buffers_num == RP_UNSET) {
             s->large_client_header_buffers_num = hs->large_client_header_buffers_num != RP_UNSET
                                                      ? hs->large_client_header_buffers_num
@@ -1180,7 +1250,7 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
                                                       : 8192;
         }
 #undef SMERGE
-        if (merge_loc(p, &s->conf, h, NULL, &df) != RP_OK)
+        if (merge_loc(p, &s->conf, h, NULL, &df, NULL) != RP_OK)
             return rp__conf_oom(p, http);
         for (size_t k = 0; k < s->nlocations; k++)
             if (merge_tree(p, s->locations[k], &s->conf, &s->conf, &df) != RP_OK)
@@ -1248,8 +1318,8 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     { "index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0 },
     { "default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0 },
     { "types", RP__CTX_HSL, RP__NOARGS | RP__BLOCK, set_types, 0, 0 },
-    { "types_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0 },
-    { "types_hash_bucket_size", RP__CTX_HSL, RP__TAKE1, set_types_hash, 0, 0 },
+    { "types_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_hash_size, 0, 0 },
+    { "types_hash_bucket_size", RP__CTX_HSL, RP__TAKE1, set_hash_size, 0, 0 },
     { "error_page", RP__CTX_HSL, RP__2MORE, set_error_page, 0, 0 },
     { "add_header", RP__CTX_HSL, RP__TAKE2 | RP__TAKE3, set_add_header, 0, 0 },
     { "access_log", RP__CTX_HSL, RP__1MORE, set_access_log, 0, 0 },
@@ -1280,5 +1350,29 @@ const rp__cdir_t rp__conf_http_dirs[] = {
       SRV(client_header_buffer_size) },
     { "client_header_timeout", HS, RP__TAKE1, rp__conf_set_msec, SRV(client_header_timeout) },
     { "large_client_header_buffers", HS, RP__TAKE2, set_large_buffers, 0, 0 },
+    { "underscores_in_headers", HS, RP__TAKE1, rp__conf_set_flag, SRV(underscores_in_headers) },
+    { "ignore_invalid_headers", HS, RP__TAKE1, rp__conf_set_flag, SRV(ignore_invalid_headers) },
+    { "proxy_redirect", RP__CTX_HSL, RP__TAKE12, rp__conf_proxy_redirect, 0, 0 },
+    { "proxy_temp_path", RP__CTX_HSL, RP__TAKE1234, set_proxy_temp_path, 0, 0 },
+    { "proxy_max_temp_file_size", RP__CTX_HSL, RP__TAKE1, set_size_noop, 0, 0 },
+    { "proxy_temp_file_write_size", RP__CTX_HSL, RP__TAKE1, set_size_noop, 0, 0 },
+    { "proxy_headers_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_hash_size, 0, 0 },
+    { "proxy_headers_hash_bucket_size", RP__CTX_HSL, RP__TAKE1, set_hash_size, 0, 0 },
+    { "server_names_hash_max_size", RP__CTX_HTTP, RP__TAKE1, set_hash_size, 0, 0 },
+    { "server_names_hash_bucket_size", RP__CTX_HTTP, RP__TAKE1, set_hash_size, 0, 0 },
+    { "variables_hash_max_size", RP__CTX_HTTP, RP__TAKE1, set_hash_size, 0, 0 },
+    { "variables_hash_bucket_size", RP__CTX_HTTP, RP__TAKE1, set_hash_size, 0, 0 },
+    { "map_hash_max_size", RP__CTX_HTTP, RP__TAKE1, set_hash_size, 0, 0 },
+    { "map_hash_bucket_size", RP__CTX_HTTP, RP__TAKE1, set_hash_size, 0, 0 },
+    { "sendfile", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(sendfile) },
+    { "tcp_nopush", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(tcp_nopush) },
+    { "tcp_nodelay", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(tcp_nodelay) },
+    { "client_body_buffer_size", RP__CTX_HSL, RP__TAKE1, rp__conf_set_size,
+      LOC(client_body_buffer_size) },
+    { "client_body_temp_path", RP__CTX_HSL, RP__TAKE1234, set_client_body_temp_path, 0, 0 },
+    { "reset_timedout_connection", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag,
+      LOC(reset_timedout_connection) },
+    { "log_not_found", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(log_not_found) },
+    { "log_subrequest", RP__CTX_HSL, RP__TAKE1, rp__conf_set_noop_flag, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };

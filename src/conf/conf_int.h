@@ -25,7 +25,9 @@
 #define RP__TAKE2 0x004
 #define RP__TAKE3 0x008
 #define RP__TAKE12 (RP__TAKE1 | RP__TAKE2)
+#define RP__TAKE4 0x010
 #define RP__TAKE123 (RP__TAKE1 | RP__TAKE2 | RP__TAKE3)
+#define RP__TAKE1234 (RP__TAKE123 | RP__TAKE4)
 #define RP__1MORE 0x100
 #define RP__2MORE 0x200
 #define RP__BLOCK 0x400
@@ -133,6 +135,9 @@ int rp__conf_set_size(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                       const rp__cdir_t *d);
 int rp__conf_set_num(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                      const rp__cdir_t *d);
+/* on|off validated, nothing stored: directives with nothing to tune. */
+int rp__conf_set_noop_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                           const rp__cdir_t *d);
 
 /* Helpers. */
 char *rp__conf_path(rp__cparse_t *p, const char *path); /* prefix + relative */
@@ -157,5 +162,13 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
 int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                         const rp__cdir_t *d);
 void rp__conf_upstream_defaults(rp_upstream_t *u);
+
+/* proxy_redirect (redirect.c): the directive, and the merge of one level
+ * with its merged parent (NULL at http level); loc is the location whose
+ * settings c are (NULL at http and server level). */
+int rp__conf_proxy_redirect(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                            const rp__cdir_t *d);
+int rp__conf_redirect_merge(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *parent,
+                            const rp_location_t *loc);
 
 #endif

@@ -180,6 +180,7 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
     snprintf(pbuf, sizeof(pbuf), "%d", port ? port : 80);
     pp->host = rp_str_cstr(rp_arena_strdup(p->a, hbuf));
     pp->port = rp_str_cstr(rp_arena_strdup(p->a, pbuf));
+    pp->url = rp_str_cstr(rp_arena_strdup(p->a, url));
     if (uri) {
         pp->has_uri = 1;
         pp->uri = rp_str_cstr(rp_arena_strdup(p->a, uri));
@@ -189,7 +190,7 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
     pend->host = rp_arena_strdup(p->a, host);
     pend->port = port;
     pend->node = n;
-    if (!pp->host.data || !pp->port.data || (uri && !pp->uri.data) || !pend->host)
+    if (!pp->host.data || !pp->port.data || !pp->url.data || (uri && !pp->uri.data) || !pend->host)
         return rp__conf_oom(p, n);
     loc->conf.proxy_pass = pp;
     return RP_OK;

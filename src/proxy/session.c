@@ -206,6 +206,21 @@ static void conn_io(rp_io_t *io, uint32_t ev)
         c->writable = 1;
     if (ev & EPOLLERR)
         c->error = 1;
+    if ((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && c->req && !c->lingering &&
+        c->req->phase == RP_PHASE_UPSTREAM && c->req->body_done && !c->req->head_bytes) {
+        /* the client went away while the backend works: stop (nginx's
+         * proxy_ignore_client_abort off); 499 in the access log */
+        char b;
+        ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            rp_log_error(RP_LOG_INFO,
+                         "client %s prematurely closed connection while waiting for upstream",
+                         c->peer_addr);
+            c->req->status = 499;
+            rp_conn_close(c);
+            return;
+        }
+    }
     rp_conn_run(c);
 }
 

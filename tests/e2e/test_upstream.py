@@ -7,7 +7,7 @@ import time
 import pytest
 
 from helpers import (Client, free_port, get, reply, raw_handler,
-                     close_mid_body_handler, send_response)
+                     close_mid_body_handler, send_response, wait_for)
 
 
 def test_round_robin_two_backends(rampart, backend):
@@ -337,3 +337,19 @@ def test_error_pages_hide_software(rampart, backend):
         # no product/version token like "name/1.2" in the page or Server
         assert not re.search(r"[a-z]/\d+\.\d+", text), text
         assert resp.header("Server") == "rampart"
+
+
+def test_client_abort_while_waiting_logs_499(rampart, backend):
+    """A client that closes while the backend is still working ends the
+    request at once (not when the backend answers): 499 in the access log."""
+    b = backend("slow", reply(200, None, b"late", delay=3.0))
+    r = rampart("""
+    server { listen @LISTEN@; location / { proxy_pass http://@b@; } }
+    """, backends={"b": b})
+    s = socket.create_connection(("127.0.0.1", r.port))
+    s.sendall(b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert wait_for(lambda: len(b.requests) == 1, timeout=3)
+    s.close()
+    t0 = time.monotonic()
+    assert wait_for(lambda: re.search(r'"GET /gone HTTP/1.1" 499 ', r.access_log()), timeout=2.5)
+    assert time.monotonic() - t0 < 2.5

@@ -219,6 +219,107 @@ static const err_case_t err_cases[] = {
       "invalid number of arguments in \"alias\" directive in @:1" },
     { "http { server { location /a/ { alias /x /y; } } }",
       "invalid number of arguments in \"alias\" directive in @:1" },
+    /* nginx compatibility directives */
+    { "http {\n sendfile yes;\n}",
+      "invalid value \"yes\" in \"sendfile\" directive, it must be \"on\" or \"off\" in @:2" },
+    { "http { sendfile on; sendfile off; }", "\"sendfile\" directive is duplicate in @:1" },
+    { "http { tcp_nopush 1; }",
+      "invalid value \"1\" in \"tcp_nopush\" directive, it must be \"on\" or \"off\" in @:1" },
+    { "http { tcp_nodelay; }", "invalid number of arguments in \"tcp_nodelay\" directive in @:1" },
+    { "events { sendfile on; }", "\"sendfile\" directive is not allowed here in @:1" },
+    { "http { server_names_hash_bucket_size 6x4; }",
+      "invalid value \"6x4\" in \"server_names_hash_bucket_size\" directive in @:1" },
+    { "http { server_names_hash_max_size 0; }",
+      "invalid value \"0\" in \"server_names_hash_max_size\" directive in @:1" },
+    { "http { server { server_names_hash_bucket_size 64; } }",
+      "\"server_names_hash_bucket_size\" directive is not allowed here in @:1" },
+    { "http { server { location / { variables_hash_max_size 1024; } } }",
+      "\"variables_hash_max_size\" directive is not allowed here in @:1" },
+    { "http { variables_hash_bucket_size x; }",
+      "invalid value \"x\" in \"variables_hash_bucket_size\" directive in @:1" },
+    { "http { map_hash_bucket_size; }",
+      "invalid number of arguments in \"map_hash_bucket_size\" directive in @:1" },
+    { "http { map_hash_max_size -1; }",
+      "invalid value \"-1\" in \"map_hash_max_size\" directive in @:1" },
+    { "http { server { location / { proxy_headers_hash_max_size big; } } }",
+      "invalid value \"big\" in \"proxy_headers_hash_max_size\" directive in @:1" },
+    { "http { proxy_headers_hash_bucket_size 1 2; }",
+      "invalid number of arguments in \"proxy_headers_hash_bucket_size\" directive in @:1" },
+    { "http { client_body_buffer_size 16q; }",
+      "invalid value \"16q\" in \"client_body_buffer_size\" directive in @:1" },
+    { "http { client_body_buffer_size 8k;\nclient_body_buffer_size 8k; }",
+      "\"client_body_buffer_size\" directive is duplicate in @:2" },
+    { "http { client_body_temp_path /t 1 3; }",
+      "invalid value \"3\" in \"client_body_temp_path\" directive in @:1" },
+    { "http { client_body_temp_path /t 1 2 2 1; }",
+      "invalid number of arguments in \"client_body_temp_path\" directive in @:1" },
+    { "http { client_body_temp_path /t x; }",
+      "invalid value \"x\" in \"client_body_temp_path\" directive in @:1" },
+    { "http { client_body_temp_path /a; client_body_temp_path /b; }",
+      "\"client_body_temp_path\" directive is duplicate in @:1" },
+    { "http { client_body_temp_path \"\"; }",
+      "invalid value \"\" in \"client_body_temp_path\" directive in @:1" },
+    { "http { proxy_temp_path /t 0; }",
+      "invalid value \"0\" in \"proxy_temp_path\" directive in @:1" },
+    { "http { proxy_temp_path; }",
+      "invalid number of arguments in \"proxy_temp_path\" directive in @:1" },
+    { "http { proxy_max_temp_file_size 1x; }",
+      "invalid value \"1x\" in \"proxy_max_temp_file_size\" directive in @:1" },
+    { "http { proxy_temp_file_write_size; }",
+      "invalid number of arguments in \"proxy_temp_file_write_size\" directive in @:1" },
+    { "http { underscores_in_headers maybe; }",
+      "invalid value \"maybe\" in \"underscores_in_headers\" directive, it must be \"on\" or "
+      "\"off\" in @:1" },
+    { "http { server { location / { underscores_in_headers on; } } }",
+      "\"underscores_in_headers\" directive is not allowed here in @:1" },
+    { "http { server { location / { ignore_invalid_headers off; } } }",
+      "\"ignore_invalid_headers\" directive is not allowed here in @:1" },
+    { "http { server { ignore_invalid_headers on;\nignore_invalid_headers on; } }",
+      "\"ignore_invalid_headers\" directive is duplicate in @:2" },
+    { "http { reset_timedout_connection 2; }",
+      "invalid value \"2\" in \"reset_timedout_connection\" directive, it must be \"on\" or "
+      "\"off\" in @:1" },
+    { "http { log_not_found x; }",
+      "invalid value \"x\" in \"log_not_found\" directive, it must be \"on\" or \"off\" in "
+      "@:1" },
+    { "http { log_subrequest x; }",
+      "invalid value \"x\" in \"log_subrequest\" directive, it must be \"on\" or \"off\" in "
+      "@:1" },
+    { "http {\n charset utf-8;\n}", "\"charset\" directive is not supported yet in @:2" },
+    { "http { charset_types text/xml; }",
+      "\"charset_types\" directive is not supported yet in @:1" },
+    { "http { server { location / { autoindex on; } } }",
+      "\"autoindex\" directive is not supported yet in @:1" },
+    { "http { autoindex_exact_size off; }",
+      "\"autoindex_exact_size\" directive is not supported yet in @:1" },
+    { "http { open_file_cache max=1000 inactive=20s; }",
+      "\"open_file_cache\" directive is not supported yet in @:1" },
+    { "http { open_file_cache_valid 30s; }",
+      "\"open_file_cache_valid\" directive is not supported yet in @:1" },
+    { "http { open_file_cache_errors on; }",
+      "\"open_file_cache_errors\" directive is not supported yet in @:1" },
+    /* proxy_redirect */
+    { "http { proxy_redirect default; }",
+      "\"proxy_redirect default\" should be placed after the \"proxy_pass\" directive in @:1" },
+    { "http { server { location / {\nproxy_redirect default;\nproxy_pass http://127.0.0.1; } } }",
+      "\"proxy_redirect default\" should be placed after the \"proxy_pass\" directive in @:2" },
+    { "http { proxy_redirect on; }", "invalid parameter \"on\" in @:1" },
+    { "http { proxy_redirect default /x; }", "invalid parameter \"default\" in @:1" },
+    { "http { proxy_redirect off /x; }", "invalid parameter \"off\" in @:1" },
+    { "http { proxy_redirect; }",
+      "invalid number of arguments in \"proxy_redirect\" directive in @:1" },
+    { "http { proxy_redirect a b c; }",
+      "invalid number of arguments in \"proxy_redirect\" directive in @:1" },
+    { "http { proxy_redirect http://a/ /;\nproxy_redirect off; }",
+      "\"proxy_redirect\" directive is duplicate in @:2" },
+    { "http { proxy_redirect ~ /; }", "empty regex in \"proxy_redirect\" directive in @:1" },
+    { "http { proxy_redirect ~* /; }", "empty regex in \"proxy_redirect\" directive in @:1" },
+    { "http { proxy_redirect ~^(x /; }",
+      "pcre2_compile() failed: missing closing parenthesis in \"^(x\" at \"\" in @:1" },
+    { "http { proxy_redirect http://a/ http://$nosuch/; }", "unknown \"nosuch\" variable in @:1" },
+    { "http { proxy_redirect http://$nosuch/ /; }", "unknown \"nosuch\" variable in @:1" },
+    { "http { upstream u { server 127.0.0.1; proxy_redirect off; } }",
+      "\"proxy_redirect\" directive is not allowed here in @:1" },
 };
 
 static void test_errors(void **state)
@@ -336,10 +437,15 @@ static void check_complete(const rp_loc_conf_t *lc)
                             lc->keepalive_timeout,     lc->keepalive_requests };
     for (size_t i = 0; i < sizeof(v64) / sizeof(v64[0]); i++)
         assert_true(v64[i] >= 0);
-    const int v[] = { lc->proxy_buffering, lc->proxy_request_buffering, lc->proxy_buffers_num,
-                      lc->proxy_intercept_errors, lc->server_tokens };
+    const int v[] = { lc->proxy_buffering,   lc->proxy_request_buffering,
+                      lc->proxy_buffers_num, lc->proxy_intercept_errors,
+                      lc->server_tokens,     lc->sendfile,
+                      lc->tcp_nopush,        lc->tcp_nodelay,
+                      lc->proxy_redirect,    lc->reset_timedout_connection,
+                      lc->log_not_found };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         assert_true(v[i] >= 0);
+    assert_true(lc->client_body_buffer_size >= 0);
     assert_true(lc->nproxy_set_headers >= 2);
     assert_non_null(lc->default_type.data);
 }
@@ -381,7 +487,18 @@ static void test_defaults(void **state)
     assert_int_equal(s->large_client_header_buffers_num, 4);
     assert_int_equal(s->large_client_header_buffers_size, 8192);
     assert_int_equal(s->client_header_timeout, 60000);
+    assert_int_equal(s->underscores_in_headers, 0);
+    assert_int_equal(s->ignore_invalid_headers, 1);
     const rp_loc_conf_t *lc = &s->conf;
+    assert_int_equal(lc->sendfile, 1); /* rampart's default (nginx: off) */
+    assert_int_equal(lc->tcp_nopush, 0);
+    assert_int_equal(lc->tcp_nodelay, 1);
+    assert_int_equal(lc->client_body_buffer_size, 16384);
+    assert_null(lc->client_body_temp_path);
+    assert_int_equal(lc->reset_timedout_connection, 0);
+    assert_int_equal(lc->log_not_found, 1);
+    assert_int_equal(lc->proxy_redirect, 1);
+    assert_null(lc->proxy_redirects);
     check_complete(lc);
     assert_int_equal(lc->return_code, 0);
     assert_null(lc->proxy_pass);
@@ -540,6 +657,84 @@ static void test_merge(void **state)
     assert_true(rp_str_eq(s->named_locations[0]->name, RP_STR("@nf")));
     assert_int_equal(s->named_locations[0]->conf.return_code, 404);
     rp_conf_unref(c);
+}
+
+/* The nginx-compatibility directives: values and inheritance
+ * http -> server -> location -> nested location. */
+static void test_compat_directives(void **state)
+{
+    rp_conf_t *c = load_ok("http {\n"
+                           "  sendfile on; tcp_nopush on; tcp_nodelay off;\n"
+                           "  client_body_buffer_size 128k;\n"
+                           "  client_body_temp_path body_tmp 1 2;\n"
+                           "  reset_timedout_connection on; log_not_found off;\n"
+                           "  underscores_in_headers on;\n"
+                           "  server { listen 127.0.0.1:1; }\n"
+                           "  server {\n"
+                           "    listen 127.0.0.1:2;\n"
+                           "    ignore_invalid_headers off; underscores_in_headers off;\n"
+                           "    sendfile off; client_body_temp_path /var/tmp;\n"
+                           "    location / {\n"
+                           "      tcp_nopush off; client_body_buffer_size 1m;\n"
+                           "      location /a { sendfile on; log_not_found on; }\n"
+                           "    }\n"
+                           "  }\n"
+                           "}\n");
+    char want[600];
+    snprintf(want, sizeof(want), "%s/body_tmp", dir);
+    rp_server_t *s1 = c->servers[0], *s2 = c->servers[1];
+    assert_int_equal(s1->underscores_in_headers, 1);
+    assert_int_equal(s1->ignore_invalid_headers, 1);
+    assert_int_equal(s2->underscores_in_headers, 0);
+    assert_int_equal(s2->ignore_invalid_headers, 0);
+    const rp_loc_conf_t *l1 = &s1->conf;
+    assert_int_equal(l1->sendfile, 1);
+    assert_int_equal(l1->tcp_nopush, 1);
+    assert_int_equal(l1->tcp_nodelay, 0);
+    assert_int_equal(l1->client_body_buffer_size, 128 * 1024);
+    assert_string_equal(l1->client_body_temp_path, want); /* relative to the prefix */
+    assert_int_equal(l1->reset_timedout_connection, 1);
+    assert_int_equal(l1->log_not_found, 0);
+    const rp_loc_conf_t *l2 = &s2->conf;
+    assert_int_equal(l2->sendfile, 0);
+    assert_string_equal(l2->client_body_temp_path, "/var/tmp");
+    const rp_loc_conf_t *root = &s2->locations[0]->conf;
+    assert_int_equal(root->sendfile, 0);
+    assert_int_equal(root->tcp_nopush, 0);
+    assert_int_equal(root->tcp_nodelay, 0);
+    assert_int_equal(root->client_body_buffer_size, 1024 * 1024);
+    assert_string_equal(root->client_body_temp_path, "/var/tmp");
+    const rp_loc_conf_t *a = &s2->locations[0]->children[0]->conf;
+    assert_int_equal(a->sendfile, 1);
+    assert_int_equal(a->log_not_found, 1);
+    assert_int_equal(a->client_body_buffer_size, 1024 * 1024);
+    assert_int_equal(a->reset_timedout_connection, 1);
+    rp_conf_unref(c);
+
+    /* accepted, validated, no effect: each in every context nginx allows */
+    static const char *const accepted[] = {
+        "server_names_hash_bucket_size 64; server_names_hash_max_size 512;",
+        "variables_hash_max_size 1024; variables_hash_bucket_size 64;",
+        "map_hash_bucket_size 128; map_hash_max_size 4096;",
+        "proxy_headers_hash_max_size 512; proxy_headers_hash_bucket_size 128;",
+        "server { location / { proxy_headers_hash_max_size 1k; } }",
+        "types_hash_max_size 2048;",
+        "proxy_temp_path /var/cache/x;",
+        "proxy_temp_path /var/cache/x 1 2;",
+        "server { location / { proxy_temp_path tmp 2; } }",
+        "proxy_max_temp_file_size 0; proxy_temp_file_write_size 64k;",
+        "server { location / { proxy_max_temp_file_size 1024m; } }",
+        "log_subrequest on; server { log_subrequest off; location / { log_subrequest on; } }",
+        "client_body_temp_path /t 1 2 2;",
+        "server { location / { client_body_temp_path /t; } }",
+        "sendfile ON; tcp_nopush Off;",
+        "proxy_redirect off; proxy_redirect default;",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "http { %s }", accepted[i]);
+        rp_conf_unref(load_ok(text));
+    }
 }
 
 /* default_type: http -> server -> location -> nested location, each level
@@ -1025,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_main),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_compat_directives),
         cmocka_unit_test(test_default_type),
         cmocka_unit_test(test_return_and_logs),
         cmocka_unit_test(test_listen),
