@@ -7,8 +7,10 @@
 #   RAMPART_BIN=/usr/sbin/nginx ...   stand-in while rampart cannot run yet
 #
 # Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNT_CONNS
-# COUNTS(0 skips the callgrind/strace counts) PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN
-# OUT(markdown file) KEEP_WORK(1 keeps the scratch directory).
+# COUNTS(0 skips the callgrind/strace counts) STREAM(0 skips the large-body
+# runs) STREAM_MIB(body size) STREAM_RATE(slow reader, MiB/s) PIN(auto|0)
+# RAMPART_BIN NGINX_BIN HAPROXY_BIN OUT(markdown file) KEEP_WORK(1 keeps the
+# scratch directory).
 #
 # Every process this script starts is tracked by PID and stopped on exit;
 # a target that fails is reported as "failed" in its column, the run goes on.
@@ -22,14 +24,18 @@ UTIL="$PY $HERE/util.py"
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}; DURATION=${DURATION:-2}; COUNT_N=${COUNT_N:-500}
+    STREAM_MIB=${STREAM_MIB:-256}
 else
     ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; COUNT_N=${COUNT_N:-2000}
+    STREAM_MIB=${STREAM_MIB:-1024}
 fi
 DURATION=${DURATION%s}
 CONNS=${CONNS:-50}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 COUNTS=${COUNTS:-1}
 COUNT_CONNS=${COUNT_CONNS:-1 10}
+STREAM=${STREAM:-1}
+STREAM_RATE=${STREAM_RATE:-256}
 PIN=${PIN:-auto}
 RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -219,12 +225,15 @@ W=$(mktemp -d /tmp/rampart-bench.XXXXXX) || die "mktemp"
 chmod 755 "$W"  # nginx workers may run as nobody when we are root
 : >"$W/results.tsv"; : >"$W/notes.txt"
 
-read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy <<<"$($UTIL freeports 4)" ||
+read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy PORT_sink <<<"$($UTIL freeports 5)" ||
     die "no free ports in 20000-32000"
 
 mkdir -p "$W/backend/logs" "$W/backend/www" "$W/rampart/logs" "$W/nginx/logs" "$W/haproxy"
 head -c 100 /dev/zero | tr '\0' 'a' >"$W/backend/www/small"
 head -c 16384 /dev/zero | tr '\0' 'b' >"$W/backend/www/16k"
+# The large response: a sparse file, so it costs no disk and the backend
+# serves it from the page cache at memory speed.
+if [ "$STREAM" = 1 ]; then truncate -s "${STREAM_MIB}M" "$W/backend/www/big"; fi
 chmod -R a+rX "$W"
 
 cat >"$W/backend/backend.conf" <<EOF
@@ -249,7 +258,9 @@ http {
 }
 EOF
 
-# rampart and nginx read the same nginx-syntax configuration.
+# rampart and nginx read the same nginx-syntax configuration. proxy_conf
+# PORT NAME stream: the same plus /upload to the sink (bench/sink.py), for
+# the large-body runs only, so the other scenarios keep a single location.
 proxy_conf() {
     cat <<EOF
 worker_processes 1;
@@ -273,12 +284,36 @@ http {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }
+EOF
+    if [ "${3:-}" = stream ]; then
+        cat <<EOF
+        # Defaults kept: request and response buffering on,
+        # proxy_max_temp_file_size 1024m; temporary files in the scratch dir.
+        client_body_temp_path $W/$2/client_body_temp;
+        proxy_temp_path $W/$2/proxy_temp;
+        location /upload {
+            client_max_body_size 0;
+            proxy_pass http://sink;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    upstream sink {
+        server 127.0.0.1:$PORT_sink;
+        keepalive 8;
     }
 }
 EOF
+    else
+        printf '    }\n}\n'
+    fi
 }
-proxy_conf "$PORT_rampart" >"$W/rampart/proxy.conf"
-proxy_conf "$PORT_nginx" >"$W/nginx/proxy.conf"
+proxy_conf "$PORT_rampart" rampart >"$W/rampart/proxy.conf"
+proxy_conf "$PORT_nginx" nginx >"$W/nginx/proxy.conf"
+proxy_conf "$PORT_rampart" rampart stream >"$W/rampart/stream.conf"
+proxy_conf "$PORT_nginx" nginx stream >"$W/nginx/stream.conf"
+# rampart opens its unlinked body files there; nginx creates its own.
+mkdir -p "$W/rampart/client_body_temp"
 
 cat >"$W/haproxy/haproxy.cfg" <<EOF
 global
@@ -300,14 +335,22 @@ frontend fe
 backend be
     server s1 127.0.0.1:$PORT_backend
 EOF
+# The large-body runs: the same plus /upload to the sink.
+sed -e "s|^    default_backend be|    use_backend sink if { path_beg /upload }\n&|" \
+    "$W/haproxy/haproxy.cfg" >"$W/haproxy/stream.cfg"
+printf 'backend sink\n    server s1 127.0.0.1:%s\n' "$PORT_sink" >>"$W/haproxy/stream.cfg"
 
-# cmd_of TARGET: the command line that runs TARGET in the foreground.
+# cmd_of TARGET: the command line that runs TARGET in the foreground, with
+# the configuration for the large-body runs when VARIANT=stream.
+VARIANT=""
 cmd_of() {
+    local pc=proxy.conf hc=haproxy.cfg
+    if [ "$VARIANT" = stream ]; then pc=stream.conf hc=stream.cfg; fi
     case $1 in
     backend) echo "$NGINX_BIN -p $W/backend/ -c $W/backend/backend.conf" ;;
-    rampart) echo "$RAMPART_BIN -p $W/rampart/ -c $W/rampart/proxy.conf" ;;
-    nginx) echo "$NGINX_BIN -p $W/nginx/ -c $W/nginx/proxy.conf" ;;
-    haproxy) echo "$HAPROXY_BIN -db -f $W/haproxy/haproxy.cfg" ;;
+    rampart) echo "$RAMPART_BIN -p $W/rampart/ -c $W/rampart/$pc" ;;
+    nginx) echo "$NGINX_BIN -p $W/nginx/ -c $W/nginx/$pc" ;;
+    haproxy) echo "$HAPROXY_BIN -db -f $W/haproxy/$hc" ;;
     esac
 }
 port_of() { eval echo "\$PORT_$1"; }

@@ -7,6 +7,7 @@
  * memory stays flat whatever the body size (back-pressure). */
 #include "core/common.h"
 #include "core/log.h"
+#include "conf/redirect.h"
 #include "proxy/route.h"
 #include "proxy/session.h"
 
@@ -350,19 +351,21 @@ static void connect_next(rp_req_t *r)
     }
 }
 
-#define RP_BODY_MEM (64 * 1024)
-
-/* Keeps body bytes: the first RP_BODY_MEM in memory, the rest in an
- * unlinked temporary file, so a large upload never lands in memory. */
+/* Keeps body bytes: the first client_body_buffer_size in memory, the rest
+ * in an unlinked temporary file, so a large upload never lands in memory. */
 static int body_store(rp_req_t *r, const char *p, size_t n)
 {
     if (!n)
         return RP_OK;
-    if (!r->body_mem.data) {
-        r->body_mem.data = malloc(RP_BODY_MEM);
+    if (!r->body_mem.data && r->lc->client_body_buffer_size > 0) {
+        size_t cap = (size_t)r->lc->client_body_buffer_size;
+        /* no more memory than the body needs when its size is known */
+        if (r->h.body_kind == RP_BODY_LENGTH && r->h.content_length < cap)
+            cap = (size_t)r->h.content_length;
+        r->body_mem.data = malloc(cap ? cap : 1);
         if (!r->body_mem.data)
             return RP_ERROR;
-        r->body_mem.cap = RP_BODY_MEM;
+        r->body_mem.cap = cap;
     }
     size_t m = RP_MIN(n, r->body_mem.cap - r->body_mem.last);
     if (m && r->body_fd <= 0) {
@@ -374,7 +377,9 @@ static int body_store(rp_req_t *r, const char *p, size_t n)
     if (!n)
         return RP_OK;
     if (r->body_fd <= 0) {
-        const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        const char *dir = r->lc->client_body_temp_path;
+        if (!dir)
+            dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
         r->body_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
         if (r->body_fd < 0) {
             rp_log_error(RP_LOG_CRIT, "open() temporary file in \"%s\" failed (%d: %s)", dir, errno,
@@ -857,8 +862,13 @@ static int send_resp_head(rp_req_t *r)
         if (lc->nproxy_hide_headers &&
             in_list(lc->proxy_hide_headers, lc->nproxy_hide_headers, name))
             continue;
+        rp_str_t value = f->value;
+        if (lc->nproxy_redirects && IS(name, "location"))
+            rp_proxy_redirect(lc, r->loc, value, rp_req_var, r, &r->arena, &value);
+        else if (lc->nproxy_redirects && IS(name, "refresh"))
+            rp_proxy_redirect_refresh(lc, r->loc, value, rp_req_var, r, &r->arena, &value);
         if (out_add(r, name.data, name.len) != RP_OK || OUT(r, ": ") != RP_OK ||
-            out_add(r, f->value.data, f->value.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
+            out_add(r, value.data, value.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
             return RP_ERROR;
     }
     (void)head_at;
@@ -1405,7 +1415,7 @@ void rp_proxy_run(rp_req_t *r)
                     }
                     r->upgraded = 1;
                     r->keep_alive = 0;
-                    rp_conn_nodelay(c);
+                    rp_conn_nodelay(c, r->lc);
                     r->phase = RP_PHASE_TUNNEL;
                     rp_timer_cancel(&c->w->loop, &c->timer);
                     continue;
@@ -1419,7 +1429,7 @@ void rp_proxy_run(rp_req_t *r)
                     r->resp_done = 1;
                 else if (!r->up->in.data || rp_buf_len(&r->up->in) < r->resp_left ||
                          r->resp_kind != RP_BODY_LENGTH)
-                    rp_conn_nodelay(c); /* the body follows in more writes */
+                    rp_conn_nodelay(c, r->lc); /* the body follows in more writes */
             }
         }
         if (direct_body(r)) {

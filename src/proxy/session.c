@@ -186,6 +186,12 @@ static void conn_free(void *p)
 static void conn_timeout(rp_timer_t *t)
 {
     rp_conn_t *c = t->data;
+    const rp_loc_conf_t *tlc = c->req && c->req->lc ? c->req->lc : &default_srv(c)->conf;
+    if (tlc->reset_timedout_connection) {
+        /* reset instead of a FIN: the kernel drops what is unsent at once */
+        struct linger lg = { 1, 0 };
+        setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
     if (c->req && !c->lingering) {
         rp_log_error(RP_LOG_INFO, "client %s timed out, request %" PRIu64 " aborted", c->peer_addr,
                      c->req->id);
@@ -224,9 +230,9 @@ static void conn_io(rp_io_t *io, uint32_t ev)
     rp_conn_run(c);
 }
 
-void rp_conn_nodelay(rp_conn_t *c)
+void rp_conn_nodelay(rp_conn_t *c, const rp_loc_conf_t *lc)
 {
-    if (c->nodelay)
+    if (c->nodelay || (lc && !lc->tcp_nodelay))
         return;
     int one = 1;
     setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -375,8 +381,24 @@ void rp_conn_run(rp_conn_t *c)
                     rp_conn_set_timer(c, r->lc->send_timeout);
                     return;
                 }
-                ssize_t n = sendfile(c->io.fd, r->file_fd, &r->file_off,
-                                     r->file_left > (1 << 20) ? (1 << 20) : r->file_left);
+                ssize_t n;
+                if (r->lc->sendfile) {
+                    n = sendfile(c->io.fd, r->file_fd, &r->file_off,
+                                 r->file_left > (1 << 20) ? (1 << 20) : r->file_left);
+                } else {
+                    /* sendfile off: through a buffer (files on filesystems
+                     * where sendfile misbehaves) */
+                    char fbuf[16384];
+                    ssize_t got =
+                        pread(r->file_fd, fbuf, RP_MIN(sizeof(fbuf), r->file_left), r->file_off);
+                    if (got <= 0) {
+                        rp_conn_close(c);
+                        return;
+                    }
+                    n = write(c->io.fd, fbuf, (size_t)got);
+                    if (n > 0)
+                        r->file_off += n;
+                }
                 if (n > 0) {
                     r->file_left -= (uint64_t)n;
                     r->body_sent += (uint64_t)n;
@@ -391,6 +413,11 @@ void rp_conn_run(rp_conn_t *c)
                     continue;
                 rp_conn_close(c); /* error or file shrank: never a short body */
                 return;
+            }
+            if (r->corked) {
+                int zero = 0;
+                setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+                r->corked = 0;
             }
             rp_req_finalize(r);
             continue;
@@ -869,7 +896,13 @@ static void do_static(rp_req_t *r)
     } else {
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) {
-            rp_req_error(r, errno == EACCES ? 403 : 404);
+            int e = errno;
+            if (e == EACCES || lc->log_not_found)
+                rp_log_error(RP_LOG_ERR,
+                             "open() \"%s\" failed (%d: %s), client: %s, request: \"%.*s\"", path,
+                             e, strerror(e), r->c->peer_addr, (int)r->request_uri.len,
+                             r->request_uri.data);
+            rp_req_error(r, e == EACCES ? 403 : 404);
             return;
         }
     }
@@ -933,7 +966,13 @@ static void do_static(rp_req_t *r)
         r->file_fd = fd;
         r->file_off = 0;
         r->file_left = (uint64_t)st.st_size;
-        rp_conn_nodelay(r->c);
+        rp_conn_nodelay(r->c, lc);
+        if (lc->tcp_nopush && lc->sendfile) {
+            /* head and first file bytes in full packets (TCP_CORK) */
+            int one = 1;
+            setsockopt(r->c->io.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
+            r->corked = 1;
+        }
     }
     r->phase = RP_PHASE_HANDLE;
 }
@@ -1029,6 +1068,20 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
         rebase(&fields[i].value, base, h->head_len, r->head);
     }
     h->fields = fields;
+    if (!default_srv(c)->underscores_in_headers) {
+        /* nginx's default: a field whose name has '_' is dropped (it could
+         * alias a '-' field for CGI-style backends) */
+        size_t k = 0;
+        for (size_t i = 0; i < h->nfields; i++) {
+            if (memchr(fields[i].name.data, '_', fields[i].name.len)) {
+                rp_log_error(RP_LOG_INFO, "client %s sent invalid header: \"%.*s\"", c->peer_addr,
+                             (int)fields[i].name.len, fields[i].name.data);
+                continue;
+            }
+            fields[k++] = fields[i];
+        }
+        h->nfields = k;
+    }
     rebase(&h->method, base, h->head_len, r->head);
     rebase(&h->target, base, h->head_len, r->head);
     rebase(&h->path, base, h->head_len, r->head);
@@ -1131,7 +1184,7 @@ void rp_req_finalize(rp_req_t *r)
         rp_conn_set_timer(c, 2000);
         return;
     }
-    rp_conn_nodelay(c);
+    rp_conn_nodelay(c, r->lc);
     if (c->w->quitting && (!c->in.data || rp_buf_len(&c->in) == 0)) {
         rp_conn_close(c);
         return;

@@ -157,9 +157,10 @@ struct rp_req_s {
     unsigned finalized : 1;
     unsigned body_started : 1;  /* some body bytes went to a backend */
     unsigned body_buffered : 1; /* body read whole into body_mem/body_fd */
-    unsigned body_pending : 1;  /* buffered body not yet all sent */
-    rp_buf_t body_mem;          /* first bytes of a buffered body */
-    int body_fd;                /* rest of it, in an unlinked temp file */
+    unsigned body_pending : 1;
+    unsigned corked : 1; /* TCP_CORK set for a static file */ /* buffered body not yet all sent */
+    rp_buf_t body_mem;                                        /* first bytes of a buffered body */
+    int body_fd; /* rest of it, in an unlinked temp file */
     uint64_t body_file_len;
     uint64_t body_send_off; /* bytes of the buffered body sent */
 
@@ -250,7 +251,7 @@ int rp_conn_flush(rp_conn_t *c);
 int rp_conn_read(rp_conn_t *c);
 /* Sets TCP_NODELAY once: needed as soon as a response takes more than one
  * write (keep-alive, streaming), not for one-write answers that close. */
-void rp_conn_nodelay(rp_conn_t *c);
+void rp_conn_nodelay(rp_conn_t *c, const rp_loc_conf_t *lc);
 void rp_conn_set_timer(rp_conn_t *c, int64_t ms);
 void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf);
 /* Adds the configured add_header fields for `status` to c->out. */

@@ -233,3 +233,44 @@ def test_proxy_set_header_empty_removes(rampart, backend):
     get(r.port, "/", headers=[("User-Agent", "tester")])
     assert not b.last.has("User-Agent")
     assert b.last.header("X-Added") == "v-GET"
+
+
+def test_proxy_redirect_default_and_off(rampart, backend):
+    """proxy_redirect default: a Location naming the proxy_pass URL is
+    rewritten to the client-facing location; `off` passes it untouched."""
+    b = backend("b1")
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        location /app/ { proxy_pass http://@b@/v2/; }
+        location /raw/ { proxy_pass http://@b@/v2/; proxy_redirect off; }
+        location /own/ { proxy_pass http://@b@/v2/; proxy_redirect http://@b@/v2/ /mine/; }
+    }
+    """, backends={"b": b})
+    addr = b.addr
+    b.handler = reply(302, [("Location", "http://%s/v2/next?x=1" % addr),
+                            ("Refresh", "5; url=http://%s/v2/r" % addr)], b"")
+    resp = get(r.port, "/app/a", host="front.test")
+    assert resp.status == 302
+    assert resp.header("Location") == "http://front.test:%d/app/next?x=1" % r.port
+    assert resp.header("Refresh") == "5; url=/app/r"
+    assert b.last.target == "/v2/a"
+    resp = get(r.port, "/raw/a", host="front.test")
+    assert resp.header("Location") == "http://%s/v2/next?x=1" % addr
+    resp = get(r.port, "/own/a", host="front.test")
+    assert resp.header("Location") == "http://front.test:%d/mine/next?x=1" % r.port
+
+
+def test_underscore_fields_dropped_by_default(rampart, backend):
+    """underscores_in_headers off (nginx's default): a field whose name has
+    '_' is not forwarded (it could alias X-Forwarded-For for CGI-style
+    backends); `on` forwards it."""
+    b = backend("b1")
+    r = rampart("""
+    server { listen @LISTEN@; location / { proxy_pass http://@b@; } }
+    server { listen @LISTEN2@; underscores_in_headers on; location / { proxy_pass http://@b@; } }
+    """, backends={"b": b})
+    assert get(r.port, "/", headers=[("X_Forwarded_For", "6.6.6.6"), ("X-Ok", "1")]).status == 200
+    assert b.last.header("X_Forwarded_For") is None and b.last.header("X-Ok") == "1"
+    assert get(r.ports[1], "/", headers=[("X_Custom", "yes")]).status == 200
+    assert b.last.header("X_Custom") == "yes"

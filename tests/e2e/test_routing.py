@@ -348,3 +348,47 @@ def test_server_level_return_wins_over_locations(rampart):
         resp = get(r.port, target)
         assert resp.status == 301
         assert resp.header("Location") == "https://example.com" + target
+
+
+def test_ipv6_listen_and_default_server(rampart):
+    """listen [::1]:port and 127.0.0.1:port side by side; each address has
+    its own default server; $server_addr is the connection's address."""
+    import socket as _s
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        listen [::1]:@PORT@ default_server;
+        server_name both;
+        location / { return 200 "both $server_addr"; }
+    }
+    server {
+        listen [::1]:@PORT@;
+        server_name v6only;
+        location / { return 200 "v6 $server_addr"; }
+    }
+    """)
+    assert get(r.port, "/", host="anything").text == "both 127.0.0.1"
+    s = _s.create_connection(("::1", r.port), timeout=5)
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: v6only\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    assert data.endswith(b"v6 ::1")
+    s = _s.create_connection(("::1", r.port), timeout=5)
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    assert data.endswith(b"both ::1")
