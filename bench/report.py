@@ -42,6 +42,23 @@ def count_rows(cells):
     return rows
 
 
+def size_label(mib):
+    return "%d GiB" % (mib // 1024) if mib >= 1024 and mib % 1024 == 0 else "%d MiB" % mib
+
+
+def stream_rows(cells, meta):
+    """Rows for the large-body runs, when they ran (STREAM=1)."""
+    if not any(k[1].startswith("stream_") for k in cells):
+        return []
+    size = size_label(int(meta.get("stream_mib") or 1024))
+    rows = []
+    for scenario, label in (("stream_get", "%s response, slow reader" % size),
+                            ("stream_post", "%s upload" % size)):
+        rows.append((scenario, "rss_mib", label, "peak RSS growth, MiB", "{:.1f}", "lower"))
+        rows.append((scenario, "seconds", label, "seconds", "{:.2f}", "lower"))
+    return rows
+
+
 def load(path):
     cells = {}
     for line in open(path):
@@ -55,9 +72,10 @@ def load(path):
 def cell(cells, target, scenario, metric):
     """(median or None, text)."""
     vals = cells.get((target, scenario, metric))
-    if not vals and metric in ("p99_ms", "cpu_us"):
-        # a failed wrk run is recorded once, under rps
-        vals = [v for v in cells.get((target, scenario, "rps"), []) if v == "failed"]
+    if not vals and metric in ("p99_ms", "cpu_us", "seconds"):
+        # a failed run is recorded once, under its first metric
+        first = "rss_mib" if metric == "seconds" else "rps"
+        vals = [v for v in cells.get((target, scenario, first), []) if v == "failed"]
     if not vals:
         return None, "-"
     nums = []
@@ -99,7 +117,7 @@ def main(argv):
     out.append("")
     out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
     out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
-    for scenario, metric, label, unit, fmt, better in ROWS + count_rows(cells):
+    for scenario, metric, label, unit, fmt, better in ROWS + stream_rows(cells, meta) + count_rows(cells):
         vals = {}
         texts = []
         for t in TARGETS:

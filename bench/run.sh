@@ -528,6 +528,60 @@ wrk_run() {  # TARGET SCENARIO ROUND
 }
 
 # ---------------------------------------------------------------------------
+# Scenario (6): one large body each way, on a freshly started proxy, its
+# memory sampled every 50 ms by the client (bench/stream_client.py). get: the
+# backend's sparse file /big read by a slow client; post: an upload of the
+# same size to the sink (bench/sink.py), which answers with the byte count.
+
+PID_sink=""
+STREAM_DEADLINE=120
+
+start_sink() {
+    local cmd
+    cmd="$(pin "$CPU_BACKEND") $PY $HERE/sink.py --port $PORT_sink --lifetime 3600"
+    $cmd >>"$W/sink.log" 2>&1 </dev/null &
+    PID_sink=$!
+    track "$PID_sink"
+    if ! wait_ready "$PORT_sink" "$PID_sink" 15; then
+        note "sink: did not start listening (see $W/sink.log)"
+        stop_pid "$PID_sink" >/dev/null
+        PID_sink=""
+        return 1
+    fi
+}
+
+stream_test() {  # TARGET get|post: on the running PID_<target>
+    local t=$1 mode=$2 s=stream_$2 pid port path out pids line n secs base peak hwm
+    pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
+    path=/big; [ "$mode" = post ] && path=/upload
+    out="$W/stream-$t-$mode.txt"
+    pids=$(tree_pids "$pid" | tr '\n' ' ')
+    # shellcheck disable=SC2046
+    run_bg timeout $((STREAM_DEADLINE + 15)) $(pin "$CPU_LOAD") $PY "$HERE/stream_client.py" "$mode" \
+        --port "$port" --path "$path" --size $((STREAM_MIB * 1024 * 1024)) --rate "$STREAM_RATE" \
+        --pids "$pids" --deadline "$STREAM_DEADLINE" >"$out" 2>&1
+    line=$(head -1 "$out")
+    hwm=0
+    for p in $pids; do
+        hwm=$((hwm + $(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    if ! alive "$pid"; then
+        note "$t: died during the $STREAM_MIB MiB $mode"
+        record "$t" "$s" rss_mib failed
+        return
+    fi
+    read -r line n secs base peak <<<"$line"
+    if [ "$line" != ok ]; then
+        note "$t: $STREAM_MIB MiB $mode: $(head -1 "$out" | cut -c1-200)"
+        record "$t" "$s" rss_mib failed
+        return
+    fi
+    record "$t" "$s" rss_mib "$(awk -v a="$base" -v b="$peak" 'BEGIN { printf "%.1f", (b - a) / 1024 }')"
+    record "$t" "$s" seconds "$secs"
+    log "$t: $STREAM_MIB MiB $mode: ${secs}s, RSS $base -> peak $peak kB (VmHWM $hwm kB)"
+}
+
+# ---------------------------------------------------------------------------
 # Load-independent counts: instructions (callgrind) and system calls
 # (strace -c) for a fixed number of requests, measured at N and 2N so that
 # start-up and shutdown cancel out: per request = (count(2N) - count(N)) / N.
@@ -636,6 +690,28 @@ for t in $PROXIES; do
     [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
 done
 
+if [ "$STREAM" = 1 ]; then
+    start_sink
+    VARIANT=stream
+    for t in $PROXIES; do
+        for mode in get post; do
+            if is_down "$t" || [ -z "$PID_sink" ]; then
+                record "$t" "stream_$mode" rss_mib failed
+                continue
+            fi
+            log "$t: $STREAM_MIB MiB $mode"
+            if start "$t"; then
+                stream_test "$t" "$mode"
+                stop_pid "$(eval echo "\$PID_$t")" "" 10 >/dev/null
+            else
+                record "$t" "stream_$mode" rss_mib failed
+            fi
+        done
+    done
+    VARIANT=""
+    [ -n "$PID_sink" ] && stop_pid "$PID_sink" "$PID_sink" 10 >/dev/null
+fi
+
 if [ "$COUNTS" = 1 ]; then
     for t in $PROXIES; do
         for c in $COUNT_CONNS; do
@@ -653,6 +729,8 @@ fi
 
 stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
 
+stream_set=" STREAM=0"
+[ "$STREAM" = 1 ] && stream_set=" STREAM_MIB=$STREAM_MIB STREAM_RATE=$STREAM_RATE"
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "host=$(uname -sr), $NCPU CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
@@ -660,7 +738,8 @@ stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
     echo "nginx=$($NGINX_BIN -v 2>&1 | sed 's/^nginx version: //')"
     echo "haproxy=$($HAPROXY_BIN -v 2>&1 | awk 'NR == 1 {print $3}')"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
-    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\""
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set"
+    echo "stream_mib=$STREAM_MIB"
     echo "pinning=${CPU_PROXY:+proxy on CPU $CPU_PROXY, wrk on CPU $CPU_LOAD, backend on CPU $CPU_BACKEND}"
 } >"$W/meta.txt"
 

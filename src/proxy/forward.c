@@ -415,6 +415,23 @@ static void body_reject(rp_req_t *r, int status)
 
 static void connect_first(rp_req_t *r);
 
+/* Reads more body bytes into c->in. RP_OK when some arrived; otherwise the
+ * body timer is armed (RP_AGAIN) or the connection is gone (RP_ERROR). */
+static int read_more_body(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    int n = c->readable ? rp_conn_read(c) : RP_AGAIN;
+    if (n == RP_AGAIN) {
+        rp_conn_set_timer(c, r->lc->client_body_timeout);
+        return RP_AGAIN;
+    }
+    if (n <= 0) {
+        rp_conn_close(c); /* the client left mid-body */
+        return RP_ERROR;
+    }
+    return RP_OK;
+}
+
 /* Reads the whole request body (validating its framing) before any backend
  * is chosen: a malformed or oversized body is answered with 4xx and not a
  * byte of the request reaches a backend. */
@@ -424,19 +441,8 @@ static void read_body(rp_req_t *r)
     const rp_loc_conf_t *lc = r->lc;
     while (!r->body_done) {
         if (!c->in.data || rp_buf_len(&c->in) == 0) {
-            if (!c->readable) {
-                rp_conn_set_timer(c, lc->client_body_timeout);
+            if (read_more_body(r) != RP_OK)
                 return;
-            }
-            int n = rp_conn_read(c);
-            if (n == RP_AGAIN) {
-                rp_conn_set_timer(c, lc->client_body_timeout);
-                return;
-            }
-            if (n <= 0) {
-                rp_conn_close(c);
-                return;
-            }
             continue;
         }
         char *src = c->in.data + c->in.pos;
@@ -479,19 +485,8 @@ static void read_body(rp_req_t *r)
                 body_reject(r, 400);
                 return;
             }
-            if (!c->readable) {
-                rp_conn_set_timer(c, lc->client_body_timeout);
+            if (read_more_body(r) != RP_OK)
                 return;
-            }
-            int n = rp_conn_read(c);
-            if (n == RP_AGAIN) {
-                rp_conn_set_timer(c, lc->client_body_timeout);
-                return;
-            }
-            if (n <= 0) {
-                rp_conn_close(c);
-                return;
-            }
         }
     }
     rp_timer_cancel(&c->w->loop, &c->timer);
