@@ -89,8 +89,13 @@ def cell(cells, target, scenario, metric):
     return statistics.median(nums), None
 
 
-def ratio(a, b):
-    if a is None or b is None or b == 0:
+# Below this, a figure is measurement noise (page granularity, allocator
+# slack) and a ratio of two such figures means nothing: "-" instead.
+NOISE_FLOOR = {"rss_mib": 1.0}
+
+
+def ratio(a, b, floor=0.0):
+    if a is None or b is None or b == 0 or max(a, b) < floor:
         return "-"
     return "{:.2f}".format(a / b)
 
@@ -127,12 +132,19 @@ def main(argv):
         arrow = "↑" if better == "higher" else "↓"
         out.append("| %s | %s %s | %s | %s | %s |" % (
             label, unit, arrow, " | ".join(texts),
-            ratio(vals["rampart"], vals["nginx"]), ratio(vals["rampart"], vals["haproxy"])))
+            ratio(vals["rampart"], vals["nginx"], NOISE_FLOOR.get(metric, 0.0)),
+            ratio(vals["rampart"], vals["haproxy"], NOISE_FLOOR.get(metric, 0.0))))
     out.append("")
     out.append("↑ higher is better, ↓ lower is better. A ratio is rampart's median divided by the "
                "other's: 0.85 for CPU µs / request means rampart uses 15 % less CPU per request; "
                "1.10 for requests/s means 10 % more throughput. \"backend alone\" is the ceiling: "
                "wrk straight at the backend, no proxy.")
+    if stream_rows(cells, meta):
+        out.append("")
+        out.append("Peak RSS growth: highest 50 ms sample of the proxy's resident memory during "
+                   "the transfer minus the same just before it; under 1 MiB on both sides the "
+                   "memory is flat and no ratio is shown. Disk spooling (nginx's temporary "
+                   "files) and the page cache are not in RSS.")
     if notes:
         out.append("")
         out.append("Failures during this run:")

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "conf/redirect.h"
 #include "proxy/route.h"
+#include "proxy/forward_int.h"
 #include "proxy/session.h"
 
 #include <errno.h>
@@ -71,13 +72,7 @@ static void sb_cstr(sbuf_t *b, const char *s)
     sb_add(b, s, strlen(s));
 }
 
-/* Values of every Connection field of a message (usually none or one). */
-typedef struct {
-    rp_str_t v[8];
-    size_t n;
-} conn_tokens_t;
-
-static void collect_connection(const rp_http_field_t *f, size_t n, conn_tokens_t *ct)
+void rp__conn_tokens_collect(const rp_http_field_t *f, size_t n, rp__conn_tokens_t *ct)
 {
     ct->n = 0;
     for (size_t i = 0; i < n; i++)
@@ -86,7 +81,7 @@ static void collect_connection(const rp_http_field_t *f, size_t n, conn_tokens_t
             ct->v[ct->n++] = f[i].value;
 }
 
-static int named_in_connection(const conn_tokens_t *ct, rp_str_t name)
+int rp__conn_tokens_has(const rp__conn_tokens_t *ct, rp_str_t name)
 {
     for (size_t i = 0; i < ct->n; i++)
         if (rp_str_list_has_token(ct->v[i], name))
@@ -98,7 +93,7 @@ static int named_in_connection(const conn_tokens_t *ct, rp_str_t name)
  * hop-by-hop ones (RFC 9110 7.6.1) and those named in Connection, framing
  * (re-made from what was parsed, so a backend never sees ambiguous
  * framing), and Expect (rampart answers 100-continue itself). */
-static int drop_request_field(const conn_tokens_t *ct, rp_str_t name)
+static int drop_request_field(const rp__conn_tokens_t *ct, rp_str_t name)
 {
     if (rp_http_is_hop_by_hop(name))
         return 1;
@@ -106,7 +101,7 @@ static int drop_request_field(const conn_tokens_t *ct, rp_str_t name)
         return 1;
     if (name.len == 6 && rp_str_caseeq_lit(name, "expect"))
         return 1;
-    return ct->n && named_in_connection(ct, name);
+    return ct->n && rp__conn_tokens_has(ct, name);
 }
 
 static int build_uphead(rp_req_t *r)
@@ -145,8 +140,8 @@ static int build_uphead(rp_req_t *r)
         sb_str(&b, v);
         sb_cstr(&b, "\r\n");
     }
-    conn_tokens_t ct;
-    collect_connection(r->h.fields, r->h.nfields, &ct);
+    rp__conn_tokens_t ct;
+    rp__conn_tokens_collect(r->h.fields, r->h.nfields, &ct);
     for (size_t i = 0; i < r->h.nfields; i++) {
         const rp_http_field_t *f = &r->h.fields[i];
         if (drop_request_field(&ct, f->name))
@@ -186,7 +181,7 @@ static int build_uphead(rp_req_t *r)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static void up_detach(rp_req_t *r, int reuse)
+void rp__up_detach(rp_req_t *r, int reuse)
 {
     rp_upconn_t *u = r->up;
     if (!u)
@@ -202,7 +197,7 @@ static void up_detach(rp_req_t *r, int reuse)
 
 void rp_proxy_abort(rp_req_t *r)
 {
-    up_detach(r, 0);
+    rp__up_detach(r, 0);
 }
 
 static void add_upstream_addr(rp_req_t *r, const char *text)
@@ -222,7 +217,7 @@ static void add_upstream_addr(rp_req_t *r, const char *text)
 }
 
 /* The backend failed before an answer reached the client. */
-static void up_fail(rp_req_t *r, int status, const char *why)
+void rp__up_fail(rp_req_t *r, int status, const char *why)
 {
     rp_upconn_t *u = r->up;
     int sent = u && u->sent > 0;
@@ -231,7 +226,7 @@ static void up_fail(rp_req_t *r, int status, const char *why)
     rp_log_error(RP_LOG_ERR, "%s while %s upstream %s, client: %s, request: %" PRIu64, why,
                  r->resp_head_done ? "reading response body from" : "talking to",
                  r->peer ? r->peer->addr.text : "-", r->c->peer_addr, r->id);
-    up_detach(r, 0);
+    rp__up_detach(r, 0);
     if (r->resp_head_done) {
         rp_conn_close(r->c);
         return;
@@ -351,190 +346,6 @@ static void connect_next(rp_req_t *r)
     }
 }
 
-/* Keeps body bytes: the first client_body_buffer_size in memory, the rest
- * in an unlinked temporary file, so a large upload never lands in memory. */
-static int body_store(rp_req_t *r, const char *p, size_t n)
-{
-    if (!n)
-        return RP_OK;
-    if (!r->body_mem.data && r->lc->client_body_buffer_size > 0) {
-        size_t cap = (size_t)r->lc->client_body_buffer_size;
-        /* no more memory than the body needs when its size is known */
-        if (r->h.body_kind == RP_BODY_LENGTH && r->h.content_length < cap)
-            cap = (size_t)r->h.content_length;
-        r->body_mem.data = malloc(cap ? cap : 1);
-        if (!r->body_mem.data)
-            return RP_ERROR;
-        r->body_mem.cap = cap;
-    }
-    size_t m = RP_MIN(n, r->body_mem.cap - r->body_mem.last);
-    if (m && r->body_fd <= 0) {
-        memcpy(r->body_mem.data + r->body_mem.last, p, m);
-        r->body_mem.last += m;
-        p += m;
-        n -= m;
-    }
-    if (!n)
-        return RP_OK;
-    if (r->body_fd <= 0) {
-        const char *dir = r->lc->client_body_temp_path;
-        if (!dir)
-            dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-        r->body_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (r->body_fd < 0) {
-            rp_log_error(RP_LOG_CRIT, "open() temporary file in \"%s\" failed (%d: %s)", dir, errno,
-                         strerror(errno));
-            r->body_fd = 0;
-            return RP_ERROR;
-        }
-    }
-    while (n) {
-        ssize_t w = write(r->body_fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rp_log_error(RP_LOG_CRIT, "write() to temporary file failed (%d: %s)", errno,
-                         strerror(errno));
-            return RP_ERROR;
-        }
-        p += w;
-        n -= (size_t)w;
-        r->body_file_len += (uint64_t)w;
-    }
-    return RP_OK;
-}
-
-static void body_reject(rp_req_t *r, int status)
-{
-    r->keep_alive = 0;
-    r->body_done = 0;
-    r->phase = RP_PHASE_HANDLE;
-    r->c->in.pos = r->c->in.last = 0;
-    rp_req_error(r, status);
-}
-
-static void connect_first(rp_req_t *r);
-
-/* Reads more body bytes into c->in. RP_OK when some arrived; otherwise the
- * body timer is armed (RP_AGAIN) or the connection is gone (RP_ERROR). */
-static int read_more_body(rp_req_t *r)
-{
-    rp_conn_t *c = r->c;
-    int n = c->readable ? rp_conn_read(c) : RP_AGAIN;
-    if (n == RP_AGAIN) {
-        rp_conn_set_timer(c, r->lc->client_body_timeout);
-        return RP_AGAIN;
-    }
-    if (n <= 0) {
-        rp_conn_close(c); /* the client left mid-body */
-        return RP_ERROR;
-    }
-    return RP_OK;
-}
-
-/* Reads the whole request body (validating its framing) before any backend
- * is chosen: a malformed or oversized body is answered with 4xx and not a
- * byte of the request reaches a backend. */
-static void read_body(rp_req_t *r)
-{
-    rp_conn_t *c = r->c;
-    const rp_loc_conf_t *lc = r->lc;
-    while (!r->body_done) {
-        if (!c->in.data || rp_buf_len(&c->in) == 0) {
-            if (read_more_body(r) != RP_OK)
-                return;
-            continue;
-        }
-        char *src = c->in.data + c->in.pos;
-        size_t avail = rp_buf_len(&c->in);
-        if (r->body_kind == RP_BODY_LENGTH) {
-            size_t n = (size_t)RP_MIN((uint64_t)avail, r->body_left);
-            if (body_store(r, src, n) != RP_OK) {
-                body_reject(r, 500);
-                return;
-            }
-            c->in.pos += n;
-            r->body_left -= n;
-            r->body_received += n;
-            if (r->body_left == 0)
-                r->body_done = 1;
-            continue;
-        }
-        size_t consumed = 0, out_len = 0;
-        int rc = rp_h1_chunked_decode(&r->chunked, src, avail, &consumed, &out_len);
-        if (rc == RP_ERROR) {
-            rp_log_error(RP_LOG_INFO, "client %s sent invalid chunked body", c->peer_addr);
-            body_reject(r, 400);
-            return;
-        }
-        r->body_received += out_len;
-        if (lc->client_max_body_size && r->body_received > (uint64_t)lc->client_max_body_size) {
-            body_reject(r, 413);
-            return;
-        }
-        if (body_store(r, src, out_len) != RP_OK) {
-            body_reject(r, 500);
-            return;
-        }
-        c->in.pos += consumed;
-        if (rc == RP_OK) {
-            r->body_done = 1;
-        } else if (consumed == 0) {
-            rp_buf_compact(&c->in);
-            if (rp_buf_room(&c->in) == 0) {
-                body_reject(r, 400);
-                return;
-            }
-            if (read_more_body(r) != RP_OK)
-                return;
-        }
-    }
-    rp_timer_cancel(&c->w->loop, &c->timer);
-    /* the backend gets the body with a Content-Length: its size is known */
-    r->body_kind = RP_BODY_LENGTH;
-    r->h.content_length = r->body_received;
-    r->body_buffered = 1;
-    r->body_pending = r->body_received > 0;
-    r->phase = RP_PHASE_UPSTREAM;
-    connect_first(r);
-}
-
-/* Copies the stored body into up->out as room allows. */
-static int pump_stored(rp_req_t *r)
-{
-    rp_upconn_t *u = r->up;
-    int progress = 0;
-    while (r->body_pending) {
-        if (!u->out.data && rp_buf_alloc(r->c->w, &u->out, RP_BUF_SIZE) != RP_OK)
-            return -1;
-        rp_buf_compact(&u->out);
-        size_t room = rp_buf_room(&u->out);
-        if (room == 0)
-            return progress;
-        uint64_t off = r->body_send_off;
-        size_t n;
-        if (off < r->body_mem.last) {
-            n = RP_MIN(room, (size_t)(r->body_mem.last - off));
-            memcpy(u->out.data + u->out.last, r->body_mem.data + off, n);
-        } else {
-            ssize_t got = pread(r->body_fd, u->out.data + u->out.last,
-                                RP_MIN(room, (size_t)(r->body_received - off)),
-                                (off_t)(off - r->body_mem.last));
-            if (got <= 0) {
-                rp_log_error(RP_LOG_CRIT, "pread() of temporary file failed");
-                return -1;
-            }
-            n = (size_t)got;
-        }
-        u->out.last += n;
-        r->body_send_off += n;
-        if (r->body_send_off >= r->body_received)
-            r->body_pending = 0;
-        progress = 1;
-    }
-    return progress;
-}
-
 void rp_proxy_start(rp_req_t *r)
 {
     r->phase = RP_PHASE_UPSTREAM;
@@ -549,13 +360,13 @@ void rp_proxy_start(rp_req_t *r)
             }
         }
         r->phase = RP_PHASE_READ_BODY;
-        read_body(r);
+        rp__body_read(r);
         return;
     }
-    connect_first(r);
+    rp__proxy_connect(r);
 }
 
-static void connect_first(rp_req_t *r)
+void rp__proxy_connect(rp_req_t *r)
 {
     int st = build_uphead(r);
     if (st) {
@@ -601,7 +412,7 @@ static void up_timeout(rp_timer_t *t)
         return;
     }
     rp_conn_t *c = r->c;
-    up_fail(r, 504, u->connected ? "upstream timed out" : "upstream connect timed out");
+    rp__up_fail(r, 504, u->connected ? "upstream timed out" : "upstream connect timed out");
     rp_conn_run(c); /* flush the answer or try the next server */
 }
 
@@ -650,528 +461,6 @@ static int up_flush(rp_req_t *r)
     return RP_OK;
 }
 
-/* Moves request body bytes from c->in to up->out (decoding chunked and
- * re-framing it). Returns 1 on progress, 0 if none, -1 on a client error
- * answered already. */
-static int pump_body(rp_req_t *r)
-{
-    rp_conn_t *c = r->c;
-    rp_upconn_t *u = r->up;
-    int progress = 0;
-    while (!r->body_done) {
-        if (!u->out.data && rp_buf_alloc(c->w, &u->out, RP_BUF_SIZE) != RP_OK)
-            return -1;
-        rp_buf_compact(&u->out);
-        size_t room = rp_buf_room(&u->out);
-        if (room < 64)
-            return progress;
-        if (!c->in.data || rp_buf_len(&c->in) == 0) {
-            if (!c->readable)
-                return progress;
-            int n = rp_conn_read(c);
-            if (n == RP_AGAIN)
-                return progress;
-            if (n <= 0) {
-                /* client went away mid-body: nothing complete to forward */
-                rp_conn_close(c);
-                return -1;
-            }
-            continue;
-        }
-        char *src = c->in.data + c->in.pos;
-        size_t avail = rp_buf_len(&c->in);
-        if (r->body_kind == RP_BODY_LENGTH) {
-            size_t n =
-                RP_MIN(RP_MIN(avail, room), (size_t)RP_MIN(r->body_left, (uint64_t)SIZE_MAX));
-            memcpy(u->out.data + u->out.last, src, n);
-            u->out.last += n;
-            c->in.pos += n;
-            r->body_left -= n;
-            r->body_received += n;
-            if (r->body_left == 0)
-                r->body_done = 1;
-        } else {
-            size_t slice = RP_MIN(avail, room - 32);
-            size_t consumed = 0, out_len = 0;
-            int rc = rp_h1_chunked_decode(&r->chunked, src, slice, &consumed, &out_len);
-            if (rc == RP_ERROR) {
-                rp_log_error(RP_LOG_INFO, "client %s sent invalid chunked body", c->peer_addr);
-                r->keep_alive = 0;
-                r->body_done = 0;
-                up_detach(r, 0);
-                r->phase = RP_PHASE_HANDLE;
-                if (r->body_started) {
-                    rp_conn_close(c);
-                    return -1;
-                }
-                c->in.pos = c->in.last = 0;
-                rp_req_error(r, 400);
-                return -1;
-            }
-            if (out_len) {
-                char hdr[24];
-                size_t hn = rp_u64_fmt(hdr, out_len, 1);
-                hdr[hn++] = '\r';
-                hdr[hn++] = '\n';
-                memcpy(u->out.data + u->out.last, hdr, (size_t)hn);
-                memcpy(u->out.data + u->out.last + hn, src, out_len);
-                memcpy(u->out.data + u->out.last + hn + out_len, "\r\n", 2);
-                u->out.last += (size_t)hn + out_len + 2;
-                r->body_received += out_len;
-            }
-            c->in.pos += consumed;
-            const rp_loc_conf_t *lc = r->lc;
-            if (lc->client_max_body_size && r->body_received > (uint64_t)lc->client_max_body_size) {
-                r->keep_alive = 0;
-                up_detach(r, 0);
-                r->phase = RP_PHASE_HANDLE;
-                if (r->body_started) {
-                    rp_conn_close(c);
-                    return -1;
-                }
-                c->in.pos = c->in.last = 0;
-                rp_req_error(r, 413);
-                return -1;
-            }
-            if (rc == RP_OK) {
-                memcpy(u->out.data + u->out.last, "0\r\n\r\n", 5);
-                u->out.last += 5;
-                r->body_done = 1;
-            } else if (consumed == 0 && slice == avail && avail > 0) {
-                /* need more bytes for a framing line */
-                if (c->in.pos > 0)
-                    rp_buf_compact(&c->in);
-                if (rp_buf_room(&c->in) == 0)
-                    return progress; /* cannot happen: lines are bounded */
-                if (!c->readable)
-                    return progress;
-                int n = rp_conn_read(c);
-                if (n == RP_AGAIN)
-                    return progress;
-                if (n <= 0) {
-                    rp_conn_close(c);
-                    return -1;
-                }
-                continue;
-            }
-        }
-        r->body_started = 1;
-        progress = 1;
-    }
-    return progress;
-}
-
-/* Appends to c->out, growing it up to `max`. */
-static int out_add(rp_req_t *r, const char *p, size_t n)
-{
-    return rp_buf_append(r->c->w, &r->c->out, p, n, 1 << 20);
-}
-
-static int in_list(const rp_str_t *list, size_t n, rp_str_t name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (rp_str_caseeq(list[i], name))
-            return 1;
-    return 0;
-}
-
-static int is_lit(rp_str_t s, const char *lit, size_t len)
-{
-    return s.len == len && rp_str_caseeq(s, rp_str(lit, len));
-}
-#define IS(s, lit) is_lit((s), (lit), sizeof(lit) - 1)
-
-static int out_lit(rp_req_t *r, const char *s, size_t n)
-{
-    return out_add(r, s, n);
-}
-#define OUT(r, lit) out_lit((r), (lit), sizeof(lit) - 1)
-
-/* Writes the response head for the client: the backend's fields minus the
- * hop-by-hop ones, those named in Connection, those hidden by default
- * (Date, Server, X-Pad, X-Accel-*: rampart sends its own) or by
- * proxy_hide_header; framing re-made for the client. */
-static int send_resp_head(rp_req_t *r)
-{
-    rp_conn_t *c = r->c;
-    const rp_h1_response_t *rs = &r->resp;
-    const rp_loc_conf_t *lc = r->lc;
-    int status = rs->status;
-    rp_worker_update_time(c->w);
-    if (r->status > 0 && r->error_page_done)
-        status = r->status; /* error_page without "=": keep the original code */
-    r->status = status;
-
-    int pass_server = lc->nproxy_pass_headers &&
-                      in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("server"));
-    int pass_date = lc->nproxy_pass_headers &&
-                    in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, RP_STR("date"));
-    int has_server = 0, has_date = 0;
-    rp_str_t upgrade = RP_NULL_STR, clen = RP_NULL_STR;
-    conn_tokens_t ct;
-    collect_connection(rs->fields, rs->nfields, &ct);
-
-    char num[24];
-    const char *reason = rp_http_reason(status);
-    if (OUT(r, "HTTP/1.1 ") != RP_OK ||
-        out_add(r, num, rp_u64_fmt(num, (uint64_t)status, 0)) != RP_OK || OUT(r, " ") != RP_OK)
-        return RP_ERROR;
-    if (strcmp(reason, "Unknown") == 0 && rs->reason.len) {
-        if (out_add(r, rs->reason.data, RP_MIN(rs->reason.len, 64)) != RP_OK)
-            return RP_ERROR;
-    } else if (out_add(r, reason, strlen(reason)) != RP_OK) {
-        return RP_ERROR;
-    }
-    if (OUT(r, "\r\n") != RP_OK)
-        return RP_ERROR;
-
-    /* the backend's fields */
-    size_t head_at = rp_buf_len(&c->out);
-    for (size_t i = 0; i < rs->nfields; i++) {
-        const rp_http_field_t *f = &rs->fields[i];
-        rp_str_t name = f->name;
-        if (rp_http_is_hop_by_hop(name)) {
-            if (IS(name, "upgrade"))
-                upgrade = f->value;
-            continue;
-        }
-        if (IS(name, "content-length")) {
-            clen = f->value;
-            continue;
-        }
-        if (ct.n && named_in_connection(&ct, name))
-            continue;
-        if (IS(name, "server")) {
-            if (!pass_server)
-                continue;
-            has_server = 1;
-        } else if (IS(name, "date")) {
-            if (!pass_date)
-                continue;
-            has_date = 1;
-        } else if (IS(name, "x-pad") ||
-                   (name.len > 8 && rp_str_caseeq_lit(rp_str(name.data, 8), "x-accel-"))) {
-            if (!in_list(lc->proxy_pass_headers, lc->nproxy_pass_headers, name))
-                continue;
-        }
-        if (lc->nproxy_hide_headers &&
-            in_list(lc->proxy_hide_headers, lc->nproxy_hide_headers, name))
-            continue;
-        rp_str_t value = f->value;
-        if (lc->nproxy_redirects && IS(name, "location"))
-            rp_proxy_redirect(lc, r->loc, value, rp_req_var, r, &r->arena, &value);
-        else if (lc->nproxy_redirects && IS(name, "refresh"))
-            rp_proxy_redirect_refresh(lc, r->loc, value, rp_req_var, r, &r->arena, &value);
-        if (out_add(r, name.data, name.len) != RP_OK || OUT(r, ": ") != RP_OK ||
-            out_add(r, value.data, value.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
-            return RP_ERROR;
-    }
-    (void)head_at;
-    if (!has_server) {
-        if ((lc->server_tokens ? OUT(r, "Server: rampart/0.1.0\r\n")
-                               : OUT(r, "Server: rampart\r\n")) != RP_OK)
-            return RP_ERROR;
-    }
-    if (!has_date) {
-        if (OUT(r, "Date: ") != RP_OK ||
-            out_add(r, c->w->http_date, strlen(c->w->http_date)) != RP_OK ||
-            OUT(r, "\r\n") != RP_OK)
-            return RP_ERROR;
-    }
-
-    /* framing for the client */
-    int client11 = r->h.version_minor >= 1;
-    if (status == 101) {
-        if (OUT(r, "Upgrade: ") != RP_OK || out_add(r, upgrade.data, upgrade.len) != RP_OK ||
-            OUT(r, "\r\nConnection: upgrade\r\n") != RP_OK)
-            return RP_ERROR;
-        r->out_framing = RP_OUT_NONE;
-    } else {
-        if (rs->body_kind == RP_BODY_NONE || r->head_only) {
-            r->out_framing = RP_OUT_NONE;
-            if (clen.len && status != 204 && status >= 200)
-                if (OUT(r, "Content-Length: ") != RP_OK ||
-                    out_add(r, clen.data, clen.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
-                    return RP_ERROR;
-        } else if (rs->body_kind == RP_BODY_LENGTH) {
-            r->out_framing = RP_OUT_LENGTH;
-            r->out_left = rs->content_length;
-            if (OUT(r, "Content-Length: ") != RP_OK ||
-                out_add(r, num, rp_u64_fmt(num, rs->content_length, 0)) != RP_OK ||
-                OUT(r, "\r\n") != RP_OK)
-                return RP_ERROR;
-        } else if (client11) {
-            r->out_framing = RP_OUT_CHUNKED;
-            if (OUT(r, "Transfer-Encoding: chunked\r\n") != RP_OK)
-                return RP_ERROR;
-        } else {
-            r->out_framing = RP_OUT_CLOSE;
-            r->keep_alive = 0;
-        }
-        if ((r->keep_alive ? OUT(r, "Connection: keep-alive\r\n")
-                           : OUT(r, "Connection: close\r\n")) != RP_OK)
-            return RP_ERROR;
-    }
-    if ((lc->nadd_headers && rp_req_add_headers(r, status) != RP_OK) || OUT(r, "\r\n") != RP_OK)
-        return RP_ERROR;
-    r->head_bytes = rp_buf_len(&c->out);
-    return RP_OK;
-}
-
-/* Parses the response head in up->in. RP_OK when done, RP_AGAIN, RP_ERROR
- * (answered). */
-static int parse_resp_head(rp_req_t *r)
-{
-    rp_upconn_t *u = r->up;
-    static __thread rp_http_field_t fields[256];
-    for (;;) {
-        rp_h1_parser_t p;
-        rp_h1_limits_t lim = { .max_line = 8192,
-                               .max_field = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
-                               .max_head = (size_t)RP_MAX(r->lc->proxy_buffer_size, 4096),
-                               .max_fields = 256 };
-        rp_h1_parser_init(&p, &lim);
-        rp_h1_response_t rs = { 0 };
-        rs.fields = fields;
-        int rc = rp_h1_parse_response(&p, u->in.data + u->in.pos, rp_buf_len(&u->in),
-                                      r->h.method_id, &rs);
-        if (rc == RP_AGAIN) {
-            if (rp_buf_len(&u->in) >= lim.max_head) {
-                up_fail(r, 502, "upstream sent too big header");
-                return RP_ERROR;
-            }
-            return RP_AGAIN;
-        }
-        if (rc == RP_ERROR) {
-            char why[128];
-            snprintf(why, sizeof(why), "upstream sent invalid header (%s)",
-                     rs.error ? rs.error : "bad response");
-            up_fail(r, 502, why);
-            return RP_ERROR;
-        }
-        if (rs.status >= 100 && rs.status < 200 && rs.status != 101) {
-            /* interim responses are consumed here; the final one follows */
-            u->in.pos += rs.head_len;
-            continue;
-        }
-        /* keep a private copy: up->in is reused for the body */
-        char *copy = rp_arena_alloc(&r->arena, rs.head_len + 1);
-        rp_http_field_t *fc = rp_arena_alloc(&r->arena, (rs.nfields + 1) * sizeof(*fc));
-        if (!copy || !fc) {
-            up_fail(r, 502, "out of memory");
-            return RP_ERROR;
-        }
-        const char *base = u->in.data + u->in.pos;
-        memcpy(copy, base, rs.head_len);
-        for (size_t i = 0; i < rs.nfields; i++) {
-            fc[i].name = rp_str(copy + (rs.fields[i].name.data - base), rs.fields[i].name.len);
-            fc[i].value = rp_str(copy + (rs.fields[i].value.data - base), rs.fields[i].value.len);
-        }
-        rs.fields = fc;
-        if (rs.reason.data)
-            rs.reason = rp_str(copy + (rs.reason.data - base), rs.reason.len);
-        if (rs.connection.data)
-            rs.connection = rp_str(copy + (rs.connection.data - base), rs.connection.len);
-        r->resp = rs;
-        r->resp_head = copy;
-        u->in.pos += rs.head_len;
-        r->resp_head_done = 1;
-        r->upstream_status = rs.status;
-        r->up_header_ms = r->c->w->loop.now;
-        r->resp_kind = rs.body_kind;
-        r->resp_left = rs.content_length;
-        if (rs.body_kind == RP_BODY_CHUNKED)
-            rp_h1_chunked_init(&r->resp_chunked);
-        return RP_OK;
-    }
-}
-
-/* Moves response body bytes from up->in to c->out. Returns 1 on progress. */
-static int pump_resp(rp_req_t *r)
-{
-    rp_conn_t *c = r->c;
-    rp_upconn_t *u = r->up;
-    int progress = 0;
-    size_t max_out =
-        (size_t)(r->lc->proxy_buffering ? r->lc->proxy_buffers_num * r->lc->proxy_buffers_size +
-                                              r->lc->proxy_buffer_size
-                                        : r->lc->proxy_buffer_size);
-    if (max_out < RP_BUF_SIZE)
-        max_out = RP_BUF_SIZE;
-    while (!r->resp_done && u->in.data && rp_buf_len(&u->in)) {
-        if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
-            return -1;
-        rp_buf_compact(&c->out);
-        size_t room = c->out.cap - c->out.last;
-        if (room < 64) {
-            if (c->out.cap >= max_out)
-                return progress;
-            if (rp_buf_append(c->w, &c->out, "", 0, max_out) != RP_OK)
-                return progress;
-            size_t ncap = RP_MIN(c->out.cap * 2, max_out);
-            char *d = malloc(ncap);
-            if (!d)
-                return progress;
-            size_t len = rp_buf_len(&c->out);
-            memcpy(d, c->out.data + c->out.pos, len);
-            rp_buf_release(c->w, &c->out);
-            c->out.data = d;
-            c->out.cap = ncap;
-            c->out.pos = 0;
-            c->out.last = len;
-            continue;
-        }
-        char *src = u->in.data + u->in.pos;
-        size_t avail = rp_buf_len(&u->in);
-        int ok_body = !r->head_only && r->out_framing != RP_OUT_NONE;
-        if (r->resp_kind == RP_BODY_CHUNKED) {
-            size_t slice = RP_MIN(avail, room - 32);
-            size_t consumed = 0, out_len = 0;
-            int rc = rp_h1_chunked_decode(&r->resp_chunked, src, slice, &consumed, &out_len);
-            if (rc == RP_ERROR) {
-                up_fail(r, 502, "upstream sent invalid chunked response");
-                return -1;
-            }
-            if (out_len && ok_body)
-                goto emit_decoded;
-            goto after_emit;
-        emit_decoded:
-            if (r->out_framing == RP_OUT_CHUNKED) {
-                char hdr[24];
-                size_t hn = rp_u64_fmt(hdr, out_len, 1);
-                hdr[hn++] = '\r';
-                hdr[hn++] = '\n';
-                memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
-                c->out.last += (size_t)hn;
-                memcpy(c->out.data + c->out.last, src, out_len);
-                c->out.last += out_len;
-                memcpy(c->out.data + c->out.last, "\r\n", 2);
-                c->out.last += 2;
-            } else {
-                memcpy(c->out.data + c->out.last, src, out_len);
-                c->out.last += out_len;
-            }
-            r->body_sent += out_len;
-        after_emit:
-            u->in.pos += consumed;
-            if (rc == RP_OK) {
-                r->resp_done = 1;
-                if (rp_buf_len(&u->in))
-                    r->up_keepalive = 0; /* extra bytes after the body */
-            } else if (consumed == 0) {
-                if (u->in.pos > 0) {
-                    rp_buf_compact(&u->in);
-                    progress = 1;
-                }
-                return progress; /* need more input */
-            }
-        } else {
-            size_t n = RP_MIN(avail, room);
-            if (r->resp_kind == RP_BODY_LENGTH) {
-                if ((uint64_t)n > r->resp_left)
-                    n = (size_t)r->resp_left;
-                r->resp_left -= n;
-            }
-            if (ok_body) {
-                if (r->out_framing == RP_OUT_CHUNKED) {
-                    size_t m = RP_MIN(n, room - 32);
-                    if (r->resp_kind == RP_BODY_LENGTH)
-                        r->resp_left += n - m;
-                    n = m;
-                    char hdr[24];
-                    size_t hn = rp_u64_fmt(hdr, n, 1);
-                    hdr[hn++] = '\r';
-                    hdr[hn++] = '\n';
-                    memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
-                    c->out.last += (size_t)hn;
-                    memcpy(c->out.data + c->out.last, src, n);
-                    c->out.last += n;
-                    memcpy(c->out.data + c->out.last, "\r\n", 2);
-                    c->out.last += 2;
-                } else {
-                    memcpy(c->out.data + c->out.last, src, n);
-                    c->out.last += n;
-                }
-                r->body_sent += n;
-            }
-            u->in.pos += n;
-            if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
-                r->resp_done = 1;
-                if (rp_buf_len(&u->in))
-                    r->up_keepalive = 0;
-            }
-        }
-        progress = 1;
-    }
-    return progress;
-}
-
-/* Bodies that pass unchanged (Content-Length, or close-delimited to an
- * HTTP/1.0 client) go from the backend's buffer straight to the client with
- * one writev together with any queued head bytes: no copy. */
-static int direct_body(const rp_req_t *r)
-{
-    return r->resp_head_done && !r->resp_done && !r->head_only &&
-           (r->out_framing == RP_OUT_LENGTH || r->out_framing == RP_OUT_CLOSE) &&
-           r->resp_kind != RP_BODY_CHUNKED;
-}
-
-static int direct_flush(rp_req_t *r, int *progress)
-{
-    rp_conn_t *c = r->c;
-    rp_upconn_t *u = r->up;
-    for (;;) {
-        size_t hl = c->out.data ? rp_buf_len(&c->out) : 0;
-        size_t bl = u->in.data ? rp_buf_len(&u->in) : 0;
-        if (r->resp_kind == RP_BODY_LENGTH && bl > r->resp_left)
-            bl = (size_t)r->resp_left;
-        if (!hl && !bl)
-            return RP_OK;
-        if (!c->writable)
-            return RP_AGAIN;
-        struct iovec iov[2];
-        int n = 0;
-        if (hl) {
-            iov[n].iov_base = c->out.data + c->out.pos;
-            iov[n++].iov_len = hl;
-        }
-        if (bl) {
-            iov[n].iov_base = u->in.data + u->in.pos;
-            iov[n++].iov_len = bl;
-        }
-        ssize_t w = writev(c->io.fd, iov, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                c->writable = 0;
-                return RP_AGAIN;
-            }
-            c->error = 1;
-            return RP_ERROR;
-        }
-        if ((size_t)w < hl + bl)
-            c->writable = 0;
-        size_t fh = RP_MIN((size_t)w, hl);
-        size_t fb = (size_t)w - fh;
-        c->out.pos += fh;
-        if (c->out.data && rp_buf_len(&c->out) == 0)
-            c->out.pos = c->out.last = 0;
-        u->in.pos += fb;
-        r->bytes_sent += (uint64_t)w;
-        r->body_sent += fb;
-        if (r->resp_kind == RP_BODY_LENGTH) {
-            r->resp_left -= fb;
-            if (r->resp_left == 0) {
-                r->resp_done = 1;
-                if (rp_buf_len(&u->in))
-                    r->up_keepalive = 0; /* extra bytes after the body */
-            }
-        }
-        *progress = 1;
-    }
-}
-
 /* Reads from the backend into up->in. 1 progress, 0 none, -1 handled. */
 static int up_read(rp_req_t *r)
 {
@@ -1209,7 +498,7 @@ static int up_read(rp_req_t *r)
         u->eof = 1;
         u->readable = 0;
         if (!u->got_bytes || r->resp_head_done) {
-            up_fail(r, 502, "recv() failed");
+            rp__up_fail(r, 502, "recv() failed");
             return -1;
         }
         return 1;
@@ -1223,9 +512,9 @@ static void finish(rp_req_t *r)
                 r->body_done && !r->body_pending && u && !u->eof && rp_buf_len(&u->in) == 0 &&
                 u->out_head_written == r->uphead.len && rp_buf_len(&u->out) == 0;
     r->up_end_ms = r->c->w->loop.now;
-    up_detach(r, reuse);
+    rp__up_detach(r, reuse);
     if (r->out_framing == RP_OUT_CHUNKED && !r->head_only) {
-        if (out_add(r, "0\r\n\r\n", 5) != RP_OK) {
+        if (rp__out_add(r, "0\r\n\r\n", 5) != RP_OK) {
             rp_conn_close(r->c);
             return;
         }
@@ -1309,7 +598,7 @@ void rp_proxy_run(rp_req_t *r)
         if (r->phase == RP_PHASE_HANDLE)
             return; /* the session takes over (error answer or finishing) */
         if (r->phase == RP_PHASE_READ_BODY) {
-            read_body(r);
+            rp__body_read(r);
             if (c->req != r || c->closed || r->phase == RP_PHASE_READ_BODY)
                 return;
             continue;
@@ -1325,7 +614,7 @@ void rp_proxy_run(rp_req_t *r)
             if (err) {
                 rp_log_error(RP_LOG_ERR, "connect() to %s failed (%d: %s), client: %s",
                              r->peer->addr.text, err, strerror(err), c->peer_addr);
-                up_fail(r, 502, "connect() failed");
+                rp__up_fail(r, 502, "connect() failed");
                 continue;
             }
             if (!u->writable)
@@ -1352,15 +641,15 @@ void rp_proxy_run(rp_req_t *r)
         }
         /* request body -> backend */
         if (r->body_pending) {
-            int p = pump_stored(r);
+            int p = rp__body_pump_stored(r);
             if (p < 0) {
-                up_fail(r, 500, "reading the buffered body failed");
+                rp__up_fail(r, 500, "reading the buffered body failed");
                 continue;
             }
             progress |= p;
         }
         if (!r->body_done) {
-            int p = pump_body(r);
+            int p = rp__body_pump(r);
             if (p < 0)
                 return;
             progress |= p;
@@ -1371,7 +660,7 @@ void rp_proxy_run(rp_req_t *r)
             progress = 1;
         if (wrc == RP_ERROR) {
             if (!r->resp_head_done) {
-                up_fail(r, 502, "send() failed");
+                rp__up_fail(r, 502, "send() failed");
                 continue;
             }
         }
@@ -1381,7 +670,7 @@ void rp_proxy_run(rp_req_t *r)
             return;
         progress |= rp;
         if (!r->resp_head_done && u->in.data && rp_buf_len(&u->in)) {
-            int rc = parse_resp_head(r);
+            int rc = rp__resp_parse_head(r);
             if (rc == RP_ERROR)
                 continue;
             if (rc == RP_OK) {
@@ -1392,7 +681,7 @@ void rp_proxy_run(rp_req_t *r)
                         for (size_t j = 0; j < lc->error_pages[i].ncodes; j++)
                             if (lc->error_pages[i].codes[j] == r->resp.status) {
                                 int st = r->resp.status;
-                                up_detach(r, 0);
+                                rp__up_detach(r, 0);
                                 r->resp_head_done = 0;
                                 r->phase = RP_PHASE_HANDLE;
                                 rp_req_error(r, st);
@@ -1401,10 +690,10 @@ void rp_proxy_run(rp_req_t *r)
                 }
                 if (r->resp.status == 101) {
                     if (!r->h.upgrade) {
-                        up_fail(r, 502, "upstream sent unexpected 101");
+                        rp__up_fail(r, 502, "upstream sent unexpected 101");
                         continue;
                     }
-                    if (send_resp_head(r) != RP_OK) {
+                    if (rp__resp_send_head(r) != RP_OK) {
                         rp_conn_close(c);
                         return;
                     }
@@ -1415,7 +704,7 @@ void rp_proxy_run(rp_req_t *r)
                     rp_timer_cancel(&c->w->loop, &c->timer);
                     continue;
                 }
-                if (send_resp_head(r) != RP_OK) {
+                if (rp__resp_send_head(r) != RP_OK) {
                     rp_conn_close(c);
                     return;
                 }
@@ -1427,8 +716,8 @@ void rp_proxy_run(rp_req_t *r)
                     rp_conn_nodelay(c, r->lc); /* the body follows in more writes */
             }
         }
-        if (direct_body(r)) {
-            if (direct_flush(r, &progress) == RP_ERROR) {
+        if (rp__resp_direct(r)) {
+            if (rp__resp_direct_flush(r, &progress) == RP_ERROR) {
                 rp_conn_close(c);
                 return;
             }
@@ -1439,13 +728,13 @@ void rp_proxy_run(rp_req_t *r)
                              "upstream prematurely closed connection while reading upstream, "
                              "client: %s, request: %" PRIu64,
                              c->peer_addr, r->id);
-                up_detach(r, 0);
+                rp__up_detach(r, 0);
                 r->keep_alive = 0;
                 rp_conn_close(c);
                 return;
             }
         } else if (r->resp_head_done && !r->resp_done) {
-            int p = pump_resp(r);
+            int p = rp__resp_pump(r);
             if (p < 0)
                 return;
             progress |= p;
@@ -1459,7 +748,7 @@ void rp_proxy_run(rp_req_t *r)
                                  "upstream prematurely closed connection while reading upstream, "
                                  "client: %s, request: %" PRIu64,
                                  c->peer_addr, r->id);
-                    up_detach(r, 0);
+                    rp__up_detach(r, 0);
                     r->keep_alive = 0;
                     rp_conn_flush(c);
                     rp_conn_close(c);
@@ -1467,10 +756,10 @@ void rp_proxy_run(rp_req_t *r)
                 }
             }
         } else if (!r->resp_head_done && u->eof && rp_buf_len(&u->in) == 0) {
-            up_fail(r, 502, "upstream prematurely closed connection");
+            rp__up_fail(r, 502, "upstream prematurely closed connection");
             continue;
         } else if (!r->resp_head_done && u->eof) {
-            up_fail(r, 502, "upstream sent incomplete header");
+            rp__up_fail(r, 502, "upstream sent incomplete header");
             continue;
         }
         size_t before = rp_buf_len(&c->out);
@@ -1507,7 +796,7 @@ void rp_proxy_run(rp_req_t *r)
             else
                 rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_read_timeout);
             if (rp_buf_len(&c->out) ||
-                (!c->writable && direct_body(r) && uu->in.data && rp_buf_len(&uu->in)))
+                (!c->writable && rp__resp_direct(r) && uu->in.data && rp_buf_len(&uu->in)))
                 rp_conn_set_timer(c, r->lc->send_timeout);
             else if (!r->body_done)
                 rp_conn_set_timer(c, r->lc->client_body_timeout);

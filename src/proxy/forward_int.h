@@ -1,0 +1,40 @@
+/* Internal interface between the files of the proxy's forwarding path:
+ * forward.c (backend connection, request head, driver), reqbody.c (request
+ * bodies), response.c (response heads and bodies). Not for other folders. */
+#ifndef RP_PROXY_FORWARD_INT_H
+#define RP_PROXY_FORWARD_INT_H
+
+#include "proxy/session.h"
+
+/* Values of every Connection field of a message (usually none or one). */
+typedef struct {
+    rp_str_t v[8];
+    size_t n;
+} rp__conn_tokens_t;
+
+void rp__conn_tokens_collect(const rp_http_field_t *f, size_t n, rp__conn_tokens_t *ct);
+int rp__conn_tokens_has(const rp__conn_tokens_t *ct, rp_str_t name);
+
+/* forward.c */
+void rp__up_detach(rp_req_t *r, int reuse);
+/* The backend failed before the answer was complete: retry, next server, or
+ * an error answer (or a closed connection once the head was sent). */
+void rp__up_fail(rp_req_t *r, int status, const char *why);
+/* Builds the request head and connects to the first server. */
+void rp__proxy_connect(rp_req_t *r);
+
+/* reqbody.c: request bodies. The pump functions return 1 on progress, 0
+ * when nothing could move, -1 when the request was answered or closed. */
+void rp__body_read(rp_req_t *r);
+int rp__body_pump_stored(rp_req_t *r);
+int rp__body_pump(rp_req_t *r);
+
+/* response.c */
+int rp__out_add(rp_req_t *r, const char *p, size_t n);
+int rp__resp_send_head(rp_req_t *r);
+int rp__resp_parse_head(rp_req_t *r);
+int rp__resp_pump(rp_req_t *r);
+int rp__resp_direct(const rp_req_t *r);
+int rp__resp_direct_flush(rp_req_t *r, int *progress);
+
+#endif
