@@ -220,7 +220,7 @@ static void add_upstream_addr(rp_req_t *r, const char *text)
 void rp__up_fail(rp_req_t *r, int status, const char *why)
 {
     rp_upconn_t *u = r->up;
-    int sent = u && u->sent > 0;
+    int sent = u && u->sent > r->up_sent_base; /* bytes of this request */
     int retry_free = u && u->reused && !u->got_bytes && rp_http_method_idempotent(r->h.method_id) &&
                      (!r->body_started || r->body_buffered);
     rp_log_error(RP_LOG_ERR, "%s while %s upstream %s, client: %s, request: %" PRIu64, why,
@@ -281,6 +281,7 @@ static void connect_next(rp_req_t *r)
         r->peer = s;
         add_upstream_addr(r, s->addr.text);
         r->up_start_ms = w->loop.now;
+        r->up_connect_ms = 0;
         rp_upconn_t *u = rp_pool_get(w, &s->addr);
         if (u) {
             u->io.cb = up_io;
@@ -335,11 +336,13 @@ static void connect_next(rp_req_t *r)
         u->eof = 0;
         r->up = u;
         r->resp_head_done = 0;
+        r->up_sent_base = u->sent;
         if (u->reused) {
             /* an idle pooled connection has nothing to read (data or EOF
              * would have closed it) and room to write */
             u->readable = 0;
             u->writable = 1;
+            r->up_connect_ms = w->loop.now;
         }
         rp_proxy_run(r);
         return;
@@ -467,7 +470,11 @@ static int up_read(rp_req_t *r)
     rp_upconn_t *u = r->up;
     if (!u->readable || u->eof)
         return 0;
-    if (!u->in.data && rp_buf_alloc(r->c->w, &u->in, RP_BUF_BIG) != RP_OK)
+    /* big enough for the largest response head proxy_buffer_size allows */
+    size_t incap = RP_BUF_BIG;
+    if (r->lc->proxy_buffer_size > RP_BUF_BIG)
+        incap = (size_t)r->lc->proxy_buffer_size;
+    if (!u->in.data && rp_buf_alloc(r->c->w, &u->in, incap) != RP_OK)
         return -1;
     if (rp_buf_len(&u->in) == 0)
         u->in.pos = u->in.last = 0;

@@ -187,7 +187,9 @@ int rp__resp_parse_head(rp_req_t *r)
         int rc = rp_h1_parse_response(&p, u->in.data + u->in.pos, rp_buf_len(&u->in),
                                       r->h.method_id, &rs);
         if (rc == RP_AGAIN) {
-            if (rp_buf_len(&u->in) >= lim.max_head) {
+            /* also when the read buffer cannot take more: the head would
+             * never complete */
+            if (rp_buf_len(&u->in) >= lim.max_head || rp_buf_len(&u->in) >= u->in.cap) {
                 rp__up_fail(r, 502, "upstream sent too big header");
                 return RP_ERROR;
             }

@@ -1068,6 +1068,18 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
         rebase(&fields[i].value, base, h->head_len, r->head);
     }
     h->fields = fields;
+    rebase(&h->method, base, h->head_len, r->head);
+    rebase(&h->target, base, h->head_len, r->head);
+    rebase(&h->path, base, h->head_len, r->head);
+    rebase(&h->authority, base, h->head_len, r->head);
+    rebase(&h->host, base, h->head_len, r->head);
+    rebase(&h->connection, base, h->head_len, r->head);
+    c->in.pos += h->head_len;
+    rp_h1_limits_t lim = c->parser.limits;
+    rp_h1_parser_init(&c->parser, &lim);
+
+    conn_refresh_conf(c);
+    r->conf = c->conf;
     if (!default_srv(c)->underscores_in_headers) {
         /* nginx's default: a field whose name has '_' is dropped (it could
          * alias a '-' field for CGI-style backends) */
@@ -1082,18 +1094,6 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
         }
         h->nfields = k;
     }
-    rebase(&h->method, base, h->head_len, r->head);
-    rebase(&h->target, base, h->head_len, r->head);
-    rebase(&h->path, base, h->head_len, r->head);
-    rebase(&h->authority, base, h->head_len, r->head);
-    rebase(&h->host, base, h->head_len, r->head);
-    rebase(&h->connection, base, h->head_len, r->head);
-    c->in.pos += h->head_len;
-    rp_h1_limits_t lim = c->parser.limits;
-    rp_h1_parser_init(&c->parser, &lim);
-
-    conn_refresh_conf(c);
-    r->conf = c->conf;
     r->head_only = h->method_id == RP_METHOD_HEAD;
 
     /* server by Host */
@@ -1142,7 +1142,8 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
     if (h->body_kind == RP_BODY_LENGTH) {
         r->body_left = h->content_length;
         r->body_done = h->content_length == 0;
-        if (lc->client_max_body_size && h->content_length > (uint64_t)lc->client_max_body_size) {
+        if (lc->client_max_body_size && h->content_length > (uint64_t)lc->client_max_body_size &&
+            !r->srv->conf.return_code) {
             r->keep_alive = 0;
             send_page(r, 413);
             return;

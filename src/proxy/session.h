@@ -183,6 +183,7 @@ struct rp_req_s {
     uint64_t up_start_ms;
     uint64_t up_header_ms;
     uint64_t up_connect_ms;
+    uint64_t up_sent_base; /* up->sent when this attempt began */
     char request_id[33];
     uint64_t up_end_ms;
     char *upstream_addr; /* "$upstream_addr": addresses tried */

@@ -353,3 +353,23 @@ def test_client_abort_while_waiting_logs_499(rampart, backend):
     t0 = time.monotonic()
     assert wait_for(lambda: re.search(r'"GET /gone HTTP/1.1" 499 ', r.access_log()), timeout=2.5)
     assert time.monotonic() - t0 < 2.5
+
+
+@pytest.mark.rampart_only
+def test_large_response_head_within_proxy_buffer_size(rampart, backend):
+    """A backend head larger than the default read buffer is fine when
+    proxy_buffer_size allows it, and a 502 (never a hang) when it does not.
+    (nginx also wants proxy_busy_buffers_size adjusted for this config.)"""
+    big = "v" * 40000
+    b = backend("b1", reply(200, [("X-Big", big)], b"body"))
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        location /ok/ { proxy_pass http://@b@; proxy_buffer_size 64k; }
+        location /small/ { proxy_pass http://@b@; }
+    }
+    """, backends={"b": b})
+    resp = get(r.port, "/ok/x", timeout=5)
+    assert resp.status == 200 and resp.header("X-Big") == big and resp.body == b"body"
+    resp = get(r.port, "/small/x", timeout=5)
+    assert resp.status == 502
