@@ -36,8 +36,20 @@ int rp__conf_err(rp__cparse_t *p, const rp_conf_node_t *n, const char *fmt, ...)
     va_end(ap);
     if (k < 0)
         k = 0;
-    if ((size_t)k < p->errlen && n)
-        snprintf(p->err + k, p->errlen - (size_t)k, " in %s:%d", n->file ? n->file : "?", n->line);
+    if (!n)
+        return RP_ERROR;
+    const char *file = n->file ? n->file : "?";
+    /* The place is what the operator needs most: when a long argument
+     * (a 2 KiB unknown directive name, say) fills the buffer, cut the
+     * sentence and mark the cut instead of losing " in FILE:LINE". */
+    int pl = snprintf(NULL, 0, " in %s:%d", file, n->line);
+    if (pl > 0 && (size_t)pl + 4 < p->errlen && (size_t)k + (size_t)pl >= p->errlen) {
+        k = (int)(p->errlen - (size_t)pl - 1 - 3);
+        memcpy(p->err + k, "...", 3);
+        k += 3;
+    }
+    if ((size_t)k < p->errlen)
+        snprintf(p->err + k, p->errlen - (size_t)k, " in %s:%d", file, n->line);
     return RP_ERROR;
 }
 

@@ -351,6 +351,12 @@ struct rp_conf_s {
 rp_conf_t *rp_conf_load(const char *path, const char *prefix, const char *directives, int flags,
                         char *err, size_t errlen);
 
+/* Test hook (fuzzers, tests that must not touch DNS): when non-zero, host
+ * names in proxy_pass, upstream `server` and `listen` are resolved only
+ * when numeric or "localhost"; any other name is "host not found". Set it
+ * before loading; default 0 (getaddrinfo() as usual). */
+extern int rp_conf_resolve_numeric_only;
+
 /* Writes the configuration files as read (for -T) to `out`. */
 int rp_conf_dump(const char *path, const char *prefix, FILE *out);
 

@@ -277,6 +277,8 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (rp_conf_resolve_numeric_only && strcmp(host, "localhost") != 0)
+        hints.ai_flags |= AI_NUMERICHOST; /* test hook, conf.h */
     char ps[8];
     snprintf(ps, sizeof(ps), "%d", port);
     if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)

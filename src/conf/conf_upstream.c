@@ -14,6 +14,8 @@
 
 #include "conf/conf_int.h"
 
+int rp_conf_resolve_numeric_only;
+
 void rp__conf_upstream_defaults(rp_upstream_t *u)
 {
     if (u->keepalive == RP_UNSET)
@@ -204,6 +206,8 @@ static int add_servers(rp__cparse_t *p, rp_upstream_t *u, const char *host, int 
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
+    if (rp_conf_resolve_numeric_only && strcmp(host, "localhost") != 0)
+        hints.ai_flags |= AI_NUMERICHOST; /* no DNS query: a name is "not found" */
     char ps[8];
     snprintf(ps, sizeof(ps), "%d", port);
     if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)

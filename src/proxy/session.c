@@ -563,6 +563,14 @@ int rp_req_add_headers(rp_req_t *r, int status)
             return RP_ERROR;
         if (v.len == 0)
             continue;
+        if (memchr(v.data, '\r', v.len) || memchr(v.data, '\n', v.len) ||
+            memchr(ah->name.data, '\r', ah->name.len) ||
+            memchr(ah->name.data, '\n', ah->name.len)) {
+            /* never split the response head */
+            rp_log_error(RP_LOG_ERR, "add_header \"%.*s\" value has a line break, not sent",
+                         (int)ah->name.len, ah->name.data);
+            continue;
+        }
         if (rp_out_printf(r, "%.*s: %.*s\r\n", (int)ah->name.len, ah->name.data, (int)v.len,
                           v.data) != RP_OK)
             return RP_ERROR;

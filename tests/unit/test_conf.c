@@ -341,6 +341,26 @@ static void test_errors(void **state)
     }
 }
 
+/* Found by fuzz_conf_load: an argument longer than the error buffer
+ * pushed " in FILE:LINE" out of the message. The sentence is cut instead. */
+static void test_error_keeps_place(void **state)
+{
+    char conf[3000], err[256], want[300];
+    memset(conf, 'x', 2000);
+    snprintf(conf + 2000, sizeof(conf) - 2000, ";\n");
+    rp_conf_t *c = load(conf, err, sizeof(err));
+    assert_null(c);
+    snprintf(want, sizeof(want), "... in %s/t.conf:1", dir);
+    assert_int_equal(strlen(err), sizeof(err) - 1);
+    assert_string_equal(err + strlen(err) - strlen(want), want);
+    assert_memory_equal(err, "unknown directive \"xxxx", 23);
+    /* a message that fits is untouched */
+    c = load("\n\nfoo;", err, sizeof(err));
+    assert_null(c);
+    snprintf(want, sizeof(want), "unknown directive \"foo\" in %s/t.conf:3", dir);
+    assert_string_equal(err, want);
+}
+
 /* ---- values ---- */
 
 typedef struct {
@@ -1215,6 +1235,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_keeps_place),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_defaults),
