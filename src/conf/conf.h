@@ -168,6 +168,8 @@ typedef struct {
     int64_t client_body_timeout;   /* default 60000 */
     int64_t send_timeout;          /* default 60000 */
     int64_t keepalive_timeout;     /* default 75000; 0 disables keep-alive */
+    int64_t keepalive_header;      /* second keepalive_timeout argument, ms:
+                                      "Keep-Alive: timeout=N" is sent; 0 = none */
     int64_t keepalive_requests;    /* default 1000 */
     int server_tokens;             /* default 0 in rampart: no version */
     rp_str_t default_type;         /* `default_type`, default "text/plain"

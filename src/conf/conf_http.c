@@ -40,6 +40,7 @@ void rp__conf_loc_init(rp_loc_conf_t *lc)
     lc->client_body_timeout = RP_UNSET;
     lc->send_timeout = RP_UNSET;
     lc->keepalive_timeout = RP_UNSET;
+    lc->keepalive_header = RP_UNSET;
     lc->keepalive_requests = RP_UNSET;
     lc->server_tokens = RP_UNSET;
     lc->proxy_redirect = RP_UNSET;
@@ -1167,6 +1168,7 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     MERGE(client_body_timeout, 60000);
     MERGE(send_timeout, 60000);
     MERGE(keepalive_timeout, 75000);
+    MERGE(keepalive_header, 0);
     MERGE(keepalive_requests, 1000);
     MERGE(server_tokens, 0);
     MERGE(sendfile, 1); /* nginx: off; rampart always used sendfile(2) */
@@ -1306,6 +1308,19 @@ static int set_http(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, c
 #define SRV(f) RP__BASE_SRV, offsetof(rp_server_t, f)
 #define HS (RP__CTX_HTTP | RP__CTX_SRV)
 
+/* keepalive_timeout timeout [header_timeout]: the second value is announced
+ * to clients in "Keep-Alive: timeout=N" (seconds), as nginx does. */
+static int set_keepalive_timeout(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                                 const rp__cdir_t *d)
+{
+    int rc = rp__conf_set_msec(p, n, b, d);
+    if (rc != RP_OK || n->nargs < 2)
+        return rc;
+    if (rp__conf_parse_msec(n->args[1], &b->loc->keepalive_header) != RP_OK)
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[1], n->name);
+    return RP_OK;
+}
+
 const rp__cdir_t rp__conf_http_dirs[] = {
     { "http", RP__CTX_MAIN, RP__NOARGS | RP__BLOCK, set_http, 0, 0 },
     { "server", RP__CTX_HTTP, RP__NOARGS | RP__BLOCK, set_server, 0, 0 },
@@ -1345,7 +1360,7 @@ const rp__cdir_t rp__conf_http_dirs[] = {
       LOC(client_max_body_size) },
     { "client_body_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(client_body_timeout) },
     { "send_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(send_timeout) },
-    { "keepalive_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(keepalive_timeout) },
+    { "keepalive_timeout", RP__CTX_HSL, RP__TAKE12, set_keepalive_timeout, LOC(keepalive_timeout) },
     { "keepalive_requests", RP__CTX_HSL, RP__TAKE1, rp__conf_set_num, LOC(keepalive_requests) },
     { "server_tokens", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(server_tokens) },
     { "client_header_buffer_size", HS, RP__TAKE1, rp__conf_set_size,

@@ -162,6 +162,14 @@ int rp__resp_send_head(rp_req_t *r)
         if ((r->keep_alive ? OUT(r, "Connection: keep-alive\r\n")
                            : OUT(r, "Connection: close\r\n")) != RP_OK)
             return RP_ERROR;
+        if (r->keep_alive && lc->keepalive_header > 0) {
+            char kn[24];
+            if (OUT(r, "Keep-Alive: timeout=") != RP_OK ||
+                rp__out_add(r, kn, rp_u64_fmt(kn, (uint64_t)(lc->keepalive_header / 1000), 0)) !=
+                    RP_OK ||
+                OUT(r, "\r\n") != RP_OK)
+                return RP_ERROR;
+        }
     }
     if ((lc->nadd_headers && rp_req_add_headers(r, status) != RP_OK) || OUT(r, "\r\n") != RP_OK)
         return RP_ERROR;

@@ -607,6 +607,10 @@ int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_l
         if (status != 101 &&
             rp_out_printf(r, "Connection: %s\r\n", r->keep_alive ? "keep-alive" : "close") != RP_OK)
             return RP_ERROR;
+        if (status != 101 && r->keep_alive && r->lc && r->lc->keepalive_header > 0 &&
+            rp_out_printf(r, "Keep-Alive: timeout=%lld\r\n",
+                          (long long)(r->lc->keepalive_header / 1000)) != RP_OK)
+            return RP_ERROR;
         if (rp_req_add_headers(r, status) != RP_OK)
             return RP_ERROR;
     }

@@ -224,3 +224,22 @@ def test_connection_close_from_client(proxy):
         assert resp.status == 200
         assert (resp.header("Connection") or "").lower() == "close"
         assert c.closed(2.0)
+
+
+def test_keepalive_timeout_header_argument(rampart, backend):
+    """keepalive_timeout 30s 25s: the second value is announced as
+    "Keep-Alive: timeout=25" on keep-alive responses, local and proxied."""
+    b = backend("b1")
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        keepalive_timeout 30s 25s;
+        location /local { return 200 "x"; }
+        location / { proxy_pass http://@b@; }
+    }
+    """, backends={"b": b})
+    with Client(r.port) as c:
+        for target in ("/local", "/p"):
+            resp = c.request("GET", target)
+            assert resp.status == 200
+            assert resp.header("Keep-Alive") == "timeout=25"
