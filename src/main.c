@@ -2,7 +2,9 @@
 #include "conf/conf.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "proxy/route.h"
 #include "proxy/worker.h"
+#include "tls/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +176,13 @@ static void daemonize(void)
     }
 }
 
+/* SNI picks the server block for the certificate the way Host picks it
+ * for the request. */
+static rp_server_t *sni_server(const rp_listen_t *ls, const char *host, size_t len)
+{
+    return rp_route_server(ls, rp_str(host, len));
+}
+
 int main(int argc, char **argv)
 {
     const char *prefix_arg = NULL, *conf_arg = NULL, *sig_arg = NULL, *globals = NULL;
@@ -238,6 +247,8 @@ int main(int argc, char **argv)
     next_arg:;
     }
 
+    rp_tls_init();
+    rp_tls_set_sni_resolver(sni_server);
     char *prefix = make_prefix(prefix_arg ? prefix_arg : RP_DEFAULT_PREFIX);
     char *path = conf_path(prefix, conf_arg ? conf_arg : RP_DEFAULT_CONF);
     char err[1024];

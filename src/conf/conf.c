@@ -7,7 +7,7 @@
  * checks context and arity, and calls the handler.
  *
  * Unknown directives are errors. Directives of capabilities that have not
- * landed yet (TLS, caching, compression, health checks, rate limits, ...)
+ * landed yet (HTTP/2, caching, compression, health checks, rate limits, ...)
  * are errors that say so, rather than being mistaken for typos or, worse,
  * silently ignored: an operator who configures gzip must not believe it is
  * on.
@@ -303,7 +303,7 @@ rp_tpl_t *rp__conf_tpl(rp__cparse_t *p, const rp_conf_node_t *n, const char *tex
 /* A trailing '*' matches any suffix. Kept in one place so that enabling a
  * capability is deleting its line here and adding table rows. */
 static const char *const not_yet[] = {
-    "ssl*",
+    "ssl*", /* the ssl_* of conf_ssl.c are table rows, found first */
     "proxy_ssl*",
     "http2*",
     "http3*",
@@ -391,6 +391,7 @@ static const rp__cdir_t *const tables[] = {
     rp__conf_main_dirs,
     rp__conf_http_dirs,
     rp__conf_upstream_dirs,
+    rp__conf_ssl_dirs,
 };
 
 static int check_args(rp__cparse_t *p, const rp_conf_node_t *n, const rp__cdir_t *d)
@@ -428,10 +429,11 @@ static int run_directive(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t 
         }
     }
     if (!found) {
-        if (not_supported(n->name))
-            return rp__conf_err(p, n, "\"%s\" directive is not supported yet", n->name);
+        /* a table row wins over a not_yet pattern (ssl_* vs "ssl*") */
         if (known)
             return rp__conf_err(p, n, "\"%s\" directive is not allowed here", n->name);
+        if (not_supported(n->name))
+            return rp__conf_err(p, n, "\"%s\" directive is not supported yet", n->name);
         return rp__conf_err(p, n, "unknown directive \"%s\"", n->name);
     }
     if (check_args(p, n, found) != RP_OK)

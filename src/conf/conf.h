@@ -241,6 +241,78 @@ struct rp_location_s {
     rp_loc_conf_t conf; /* merged */
 };
 
+/* ---- TLS (server side; src/tls builds the SSL_CTX from these) ---- */
+
+/* A value with the place of the directive that wrote it: TLS problems found
+ * while building the SSL_CTX (unreadable file, key mismatch, expired
+ * certificate) are reported with that file:line. */
+typedef struct {
+    char *value; /* paths are absolute (prefix applied) */
+    const char *file;
+    int line;
+} rp_ssl_arg_t;
+
+typedef struct {
+    char *name;
+    char *value;
+    const char *file;
+    int line;
+} rp_ssl_conf_cmd_t;
+
+/* ssl_protocols bits */
+#define RP_SSL_TLSv1 0x01
+#define RP_SSL_TLSv1_1 0x02
+#define RP_SSL_TLSv1_2 0x04
+#define RP_SSL_TLSv1_3 0x08
+
+enum rp_ssl_verify {
+    RP_SSL_VERIFY_OFF = 0,
+    RP_SSL_VERIFY_ON,
+    RP_SSL_VERIFY_OPTIONAL,
+    RP_SSL_VERIFY_OPTIONAL_NO_CA,
+};
+
+enum rp_ssl_cache {
+    RP_SSL_CACHE_OFF = 0, /* `off` */
+    RP_SSL_CACHE_NONE,    /* `none` (nginx's default): no server-side cache */
+    RP_SSL_CACHE_ON,      /* builtin and/or shared: OpenSSL's internal cache */
+};
+
+/* Server-level TLS settings (http and server contexts; merged as nginx:
+ * a scalar is inherited when unset; ssl_certificate, ssl_certificate_key,
+ * ssl_conf_command and ssl_session_ticket_key lists are inherited only when
+ * the server has none). After merging, RP_UNSET never remains. */
+typedef struct {
+    rp_ssl_arg_t *certs; /* ssl_certificate, paired by position with keys */
+    size_t ncerts;
+    rp_ssl_arg_t *keys; /* ssl_certificate_key */
+    size_t nkeys;
+    int protocols;           /* RP_SSL_TLSv* bits, default TLSv1.2 | TLSv1.3 */
+    rp_ssl_arg_t ciphers;    /* TLS 1.2 list; NULL value = rampart default */
+    rp_ssl_arg_t ecdh_curve; /* NULL value = X25519:prime256v1:secp384r1 */
+    rp_ssl_arg_t dhparam;    /* NULL value: no DHE */
+    rp_ssl_conf_cmd_t *conf_cmds;
+    size_t nconf_cmds;
+    int prefer_server_ciphers;  /* default 1 in rampart (nginx: off) */
+    int session_cache;          /* enum rp_ssl_cache, default NONE */
+    int64_t session_cache_size; /* sessions, with RP_SSL_CACHE_ON */
+    int64_t session_timeout;    /* ms, default 300000 */
+    int session_tickets;        /* default 1 */
+    rp_ssl_arg_t *ticket_keys;  /* first encrypts, all decrypt */
+    size_t nticket_keys;
+    int stapling;               /* default 0 */
+    const char *stapling_dfile; /* where `ssl_stapling on` was written */
+    int stapling_dline;
+    int stapling_verify;        /* default 0; accepted, the file is served as is */
+    rp_ssl_arg_t stapling_file; /* DER OCSP response */
+    rp_ssl_arg_t client_certificate;
+    rp_ssl_arg_t trusted_certificate;
+    int verify_client; /* enum rp_ssl_verify, default OFF */
+    const char *verify_client_file;
+    int verify_client_line;
+    int64_t verify_depth; /* default 1 */
+} rp_ssl_conf_t;
+
 /* ---- servers and listening ---- */
 
 enum rp_name_kind {
@@ -273,6 +345,9 @@ struct rp_server_s {
     int large_client_header_buffers_num;      /* default 4 */
     int64_t large_client_header_buffers_size; /* default 8192 */
     int64_t client_header_timeout;            /* default 60000 */
+    void *ssl_ctx;                            /* SSL_CTX * when the server has
+                                                 certificates (src/tls) */
+    int64_t ssl_handshake_timeout;            /* ms, default 60000 */
     /* `underscores_in_headers`, default 0: request fields whose names
      * contain '_' are dropped (not forwarded, not seen by $http_*) */
     int underscores_in_headers;
@@ -281,6 +356,9 @@ struct rp_server_s {
     int ignore_invalid_headers;
     const char *file;
     int line;
+    /* TLS: merged ssl_* settings; ssl_ctx above is built from them at
+     * load (tls/tls.h) and freed with the generation's arena */
+    rp_ssl_conf_t ssl;
 };
 
 /* One listening address and the servers that listen on it. */
@@ -289,9 +367,12 @@ typedef struct {
     int backlog;                 /* default 511 */
     int reuseport;               /* always used per worker; flag kept for -T output */
     int ipv6only;                /* default 1 for [::] */
+    int ssl;                     /* `listen ... ssl`: TLS on this address */
     rp_server_t *default_server; /* `default_server`, else first one */
     rp_server_t **servers;
     size_t nservers;
+    const char *ssl_file; /* the first `listen ... ssl` of the address */
+    int ssl_line;
 } rp_listen_t;
 
 /* ---- the generation ---- */

@@ -62,6 +62,8 @@ void rp__conf_srv_init(rp_server_t *s)
     s->client_header_timeout = RP_UNSET;
     s->underscores_in_headers = RP_UNSET;
     s->ignore_invalid_headers = RP_UNSET;
+    rp__conf_ssl_init(&s->ssl);
+    s->ssl_handshake_timeout = RP_UNSET;
 }
 
 /* ---- shared helpers ---- */
@@ -157,7 +159,7 @@ static char *lower_dup(rp__cparse_t *p, const char *s)
 
 static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv,
                       const struct sockaddr *sa, socklen_t salen, int def, int opts, int backlog,
-                      int reuseport, int ipv6only)
+                      int reuseport, int ipv6only, int ssl)
 {
     rp_conf_t *c = p->conf;
     rp_sockaddr_t addr;
@@ -179,7 +181,13 @@ static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv
         ls->addr = addr;
         ls->backlog = 511;
         ls->ipv6only = sa->sa_family == AF_INET6;
+        ls->ssl = ssl;
     } else {
+        /* one socket cannot be both: the first bytes of a connection decide
+         * nothing before the server is known */
+        if (ls->ssl != ssl)
+            return rp__conf_err(p, n, "%s is \"ssl\" in one \"listen\" and plain in another",
+                                addr.text);
         for (size_t i = 0; i < ls->nservers; i++)
             if (ls->servers[i] == srv)
                 return rp__conf_err(p, n, "a duplicate listen %s", addr.text);
@@ -195,6 +203,12 @@ static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv
         ls->reuseport = reuseport;
         ls->ipv6only = ipv6only;
     }
+    if (ssl && !ls->ssl_file) {
+        ls->ssl_file = rp_arena_strdup(p->a, n->file ? n->file : "?");
+        ls->ssl_line = n->line;
+        if (!ls->ssl_file)
+            return rp__conf_oom(p, n);
+    }
     if (def)
         ls->default_server = srv;
     rp_server_t **slot = RP__PUSH(p->a, ls->servers, ls->nservers);
@@ -206,8 +220,8 @@ static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv
 
 /* Listen parameters of later capabilities: rejected by name, not as typos. */
 static const char *const listen_not_yet[] = {
-    "ssl",          "http2",  "quic",   "proxy_protocol", "deferred", "fastopen",
-    "so_keepalive", "rcvbuf", "sndbuf", "accept_filter",  "setfib",
+    "http2",        "quic",   "proxy_protocol", "deferred",      "fastopen",
+    "so_keepalive", "rcvbuf", "sndbuf",         "accept_filter", "setfib",
 };
 
 static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -215,7 +229,7 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
 {
     const char *a0 = n->args[0];
     char host[256];
-    int port = 0, def = 0, opts = 0, reuseport = 0, ipv6only = -1;
+    int port = 0, def = 0, opts = 0, reuseport = 0, ipv6only = -1, ssl = 0;
     int64_t backlog = 511;
 
     if (strncmp(a0, "unix:", 5) == 0)
@@ -252,6 +266,8 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
             else
                 return rp__conf_err(p, n, "invalid ipv6only flags \"%s\"", o + 9);
             opts = 1;
+        } else if (strcmp(o, "ssl") == 0) {
+            ssl = 1;
         } else if (strcmp(o, "bind") == 0) {
             /* every address is bound on its own already */
         } else {
@@ -272,7 +288,7 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         sin.sin_family = AF_INET;
         sin.sin_port = htons((uint16_t)port);
         return add_listen(p, n, b->srv, (struct sockaddr *)&sin, sizeof(sin), def, opts,
-                          (int)backlog, reuseport, ipv6only == 1);
+                          (int)backlog, reuseport, ipv6only == 1, ssl);
     }
     struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -295,7 +311,7 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                 seen = 1;
         if (!seen)
             rc = add_listen(p, n, b->srv, ai->ai_addr, ai->ai_addrlen, def, opts, (int)backlog,
-                            reuseport, v6only);
+                            reuseport, v6only, ssl);
     }
     freeaddrinfo(res);
     return rc;
@@ -373,7 +389,7 @@ static int set_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         struct sockaddr_in sin = { 0 };
         sin.sin_family = AF_INET;
         sin.sin_port = htons(80);
-        if (add_listen(p, n, s, (struct sockaddr *)&sin, sizeof(sin), 0, 0, 511, 0, 0) != RP_OK)
+        if (add_listen(p, n, s, (struct sockaddr *)&sin, sizeof(sin), 0, 0, 511, 0, 0, 0) != RP_OK)
             return RP_ERROR;
     }
     if (s->nnames == 0) {
@@ -1235,6 +1251,7 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
         h->naccess_logs = 1;
     }
     h->return_code = 0;
+    rp__conf_ssl_merge(&hs->ssl, NULL);
 
     for (size_t i = 0; i < p->conf->nservers; i++) {
         rp_server_t *s = p->conf->servers[i];
@@ -1245,6 +1262,8 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
         SMERGE(client_header_timeout, 60000);
         SMERGE(underscores_in_headers, 0);
         SMERGE(ignore_invalid_headers, 1);
+        SMERGE(ssl_handshake_timeout, 60000);
+        rp__conf_ssl_merge(&s->ssl, &hs->ssl);
         if (s->large_client_header_buffers_num == RP_UNSET) {
             s->large_client_header_buffers_num = hs->large_client_header_buffers_num != RP_UNSET
                                                      ? hs->large_client_header_buffers_num
@@ -1296,7 +1315,7 @@ int rp__conf_http(rp__cparse_t *p, const rp_conf_node_t *n)
         if (!ls->default_server)
             ls->default_server = ls->servers[0];
     }
-    return RP_OK;
+    return rp__conf_ssl_finish(p);
 }
 
 static int set_http(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)

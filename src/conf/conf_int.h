@@ -100,6 +100,7 @@ struct rp__cparse_s {
 extern const rp__cdir_t rp__conf_main_dirs[];
 extern const rp__cdir_t rp__conf_http_dirs[];
 extern const rp__cdir_t rp__conf_upstream_dirs[];
+extern const rp__cdir_t rp__conf_ssl_dirs[];
 
 /* Errors: formats the sentence and appends " in FILE:LINE" of n. Returns
  * RP_ERROR so handlers can `return rp__conf_err(...)`. */
@@ -162,6 +163,13 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
 int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                         const rp__cdir_t *d);
 void rp__conf_upstream_defaults(rp_upstream_t *u);
+
+/* TLS settings (conf_ssl.c): unset state; merge of a server with the
+ * merged http level (NULL: the http level itself, with the defaults); the
+ * checks and SSL_CTX building once the http block is complete. */
+void rp__conf_ssl_init(rp_ssl_conf_t *c);
+void rp__conf_ssl_merge(rp_ssl_conf_t *c, const rp_ssl_conf_t *h);
+int rp__conf_ssl_finish(rp__cparse_t *p);
 
 /* proxy_redirect (redirect.c): the directive, and the merge of one level
  * with its merged parent (NULL at http level); loc is the location whose

@@ -65,6 +65,10 @@ static const struct {
     { "ssl_protocol", RP_VAR_SSL_PROTOCOL },
     { "ssl_cipher", RP_VAR_SSL_CIPHER },
     { "ssl_server_name", RP_VAR_SSL_SERVER_NAME },
+    { "ssl_session_reused", RP_VAR_SSL_SESSION_REUSED },
+    { "ssl_client_verify", RP_VAR_SSL_CLIENT_VERIFY },
+    { "ssl_client_s_dn", RP_VAR_SSL_CLIENT_S_DN },
+    { "ssl_client_fingerprint", RP_VAR_SSL_CLIENT_FINGERPRINT },
     { "hostname", RP_VAR_HOSTNAME },
     { "pid", RP_VAR_PID },
 };

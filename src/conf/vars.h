@@ -55,6 +55,10 @@ enum rp_var_id {
     RP_VAR_SSL_PROTOCOL,
     RP_VAR_SSL_CIPHER,
     RP_VAR_SSL_SERVER_NAME,
+    RP_VAR_SSL_SESSION_REUSED,
+    RP_VAR_SSL_CLIENT_VERIFY,
+    RP_VAR_SSL_CLIENT_S_DN,
+    RP_VAR_SSL_CLIENT_FINGERPRINT,
     RP_VAR_HOSTNAME,
     RP_VAR_PID,
     /* prefixed: ref->arg holds the rest of the name */

@@ -132,9 +132,15 @@ static int build_uphead(rp_req_t *r)
         }
         if (v.len == 0)
             continue;
-        /* a value must not smuggle a line break into the head */
-        if (memchr(v.data, '\r', v.len) || memchr(v.data, '\n', v.len))
-            return 500;
+        /* a value must not smuggle a line break into the head; it can only
+         * come from the request (a decoded %0d%0a in $uri, say): 400 */
+        if (memchr(v.data, '\r', v.len) || memchr(v.data, '\n', v.len)) {
+            rp_log_error(RP_LOG_INFO,
+                         "proxy_set_header \"%.*s\" value has a line break, client: %s, "
+                         "request refused",
+                         (int)sh->name.len, sh->name.data, r->c->peer_addr);
+            return 400;
+        }
         sb_str(&b, sh->name);
         sb_cstr(&b, ": ");
         sb_str(&b, v);
@@ -282,6 +288,7 @@ static void connect_next(rp_req_t *r)
         add_upstream_addr(r, s->addr.text);
         r->up_start_ms = w->loop.now;
         r->up_connect_ms = 0;
+        r->head_timer_armed = 0;
         rp_upconn_t *u = rp_pool_get(w, &s->addr);
         if (u) {
             u->io.cb = up_io;
@@ -800,7 +807,15 @@ void rp_proxy_run(rp_req_t *r)
                 /* waiting for the client to take what we hold, not for the
                  * backend: send_timeout on the client side applies */
                 rp_timer_cancel(&c->w->loop, &uu->timer);
-            else
+            else if (!r->resp_head_done) {
+                /* the whole response head must come within one
+                 * proxy_read_timeout of the request being sent: a backend
+                 * dripping it byte by byte does not keep the timer alive */
+                if (!r->head_timer_armed) {
+                    rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_read_timeout);
+                    r->head_timer_armed = 1;
+                }
+            } else
                 rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_read_timeout);
             if (rp_buf_len(&c->out) ||
                 (!c->writable && rp__resp_direct(r) && uu->in.data && rp_buf_len(&uu->in)))

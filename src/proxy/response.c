@@ -400,7 +400,9 @@ int rp__resp_direct_flush(rp_req_t *r, int *progress)
             iov[n].iov_base = u->in.data + u->in.pos;
             iov[n++].iov_len = bl;
         }
-        ssize_t w = writev(c->io.fd, iov, n);
+        /* TLS has no writev: the head then the body, each its own write */
+        ssize_t w =
+            c->tp ? rp_conn_send(c, iov[0].iov_base, iov[0].iov_len) : writev(c->io.fd, iov, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -411,7 +413,7 @@ int rp__resp_direct_flush(rp_req_t *r, int *progress)
             c->error = 1;
             return RP_ERROR;
         }
-        if ((size_t)w < hl + bl)
+        if ((size_t)w < (c->tp ? iov[0].iov_len : hl + bl))
             c->writable = 0;
         size_t fh = RP_MIN((size_t)w, hl);
         size_t fb = (size_t)w - fh;

@@ -6,6 +6,8 @@
 #include "core/log.h"
 #include "conf/mime.h"
 #include "proxy/route.h"
+#include "tls/tls.h"
+#include "tls/transport.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -123,6 +125,18 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
         rp_conn_close(c);
         return;
     }
+    if (c->ls->ssl) {
+        void *ctx = s->ssl_ctx;
+        c->tpctx = ctx ? rp_tls_conn_new(ctx, fd, c->ls) : NULL;
+        if (!c->tpctx) {
+            rp_conn_close(c);
+            return;
+        }
+        c->tp = &rp_tls_transport;
+        rp_conn_set_timer(c, s->ssl_handshake_timeout);
+        return;
+    }
+    c->handshaked = 1;
     rp_conn_set_timer(c, s->client_header_timeout);
 }
 
@@ -162,6 +176,10 @@ void rp_conn_close(rp_conn_t *c)
     }
     rp_timer_cancel(&w->loop, &c->timer);
     rp_timer_cancel(&w->loop, &c->resume);
+    if (c->tp) {
+        c->tp->close(c->tpctx);
+        c->tp = NULL;
+    }
     close(c->io.fd); /* also leaves the epoll set */
     c->io.cb = NULL;
     if (c->prev)
@@ -212,6 +230,14 @@ static void conn_io(rp_io_t *io, uint32_t ev)
         c->writable = 1;
     if (ev & EPOLLERR)
         c->error = 1;
+    if (c->read_wants_write && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        c->read_wants_write = 0;
+        c->readable = 1;
+    }
+    if (c->write_wants_read && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+        c->write_wants_read = 0;
+        c->writable = 1;
+    }
     if ((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && c->req && !c->lingering &&
         c->req->phase == RP_PHASE_UPSTREAM && c->req->body_done && !c->req->head_bytes) {
         /* the client went away while the backend works: stop (nginx's
@@ -239,6 +265,41 @@ void rp_conn_nodelay(rp_conn_t *c, const rp_loc_conf_t *lc)
     c->nodelay = 1;
 }
 
+ssize_t rp_conn_recv(rp_conn_t *c, void *buf, size_t len)
+{
+    if (!c->tp)
+        return read(c->io.fd, buf, len);
+    ssize_t n = c->tp->recv(c->tpctx, buf, len);
+    if (n >= 0)
+        return n;
+    if (n == RP_IO_WANT_WRITE) {
+        /* TLS needs to write before it can read on: retry on writable */
+        c->read_wants_write = 1;
+        c->writable = 0;
+        errno = EAGAIN;
+    } else {
+        errno = n == RP_IO_WANT_READ ? EAGAIN : EIO;
+    }
+    return -1;
+}
+
+ssize_t rp_conn_send(rp_conn_t *c, const void *buf, size_t len)
+{
+    if (!c->tp)
+        return write(c->io.fd, buf, len);
+    ssize_t n = c->tp->send(c->tpctx, buf, len);
+    if (n > 0)
+        return n;
+    if (n == RP_IO_WANT_READ) {
+        c->write_wants_read = 1;
+        c->readable = 0;
+        errno = EAGAIN;
+    } else {
+        errno = n == RP_IO_WANT_WRITE ? EAGAIN : EIO;
+    }
+    return -1;
+}
+
 /* Reads into c->in. Returns bytes read, 0 at EOF, RP_AGAIN, RP_ERROR. */
 int rp_conn_read(rp_conn_t *c)
 {
@@ -250,12 +311,13 @@ int rp_conn_read(rp_conn_t *c)
         return RP_AGAIN; /* caller decides: full */
     for (;;) {
         size_t want = rp_buf_room(&c->in);
-        ssize_t n = read(c->io.fd, c->in.data + c->in.last, want);
+        ssize_t n = rp_conn_recv(c, c->in.data + c->in.last, want);
         if (n > 0) {
             c->in.last += (size_t)n;
             /* a short read drained the socket: edge-triggered epoll reports
-             * the next data, so skip the read that would say EAGAIN */
-            if ((size_t)n < want && !c->rdhup)
+             * the next data, so skip the read that would say EAGAIN (not
+             * with TLS: decrypted bytes may wait inside the library) */
+            if ((size_t)n < want && !c->rdhup && !c->tp)
                 c->readable = 0;
             return (int)n;
         }
@@ -281,7 +343,7 @@ int rp_conn_flush(rp_conn_t *c)
         if (!c->writable)
             return RP_AGAIN;
         size_t want = rp_buf_len(&c->out);
-        ssize_t n = write(c->io.fd, c->out.data + c->out.pos, want);
+        ssize_t n = rp_conn_send(c, c->out.data + c->out.pos, want);
         if (n > 0) {
             if ((size_t)n < want)
                 c->writable = 0; /* socket buffer full: wait for the edge */
@@ -328,6 +390,16 @@ static void lingering_run(rp_conn_t *c)
     }
 }
 
+/* Sends TLS close_notify and drops the TLS state: what follows on this
+ * connection (lingering reads) is raw bytes to discard. */
+static void conn_end_tls(rp_conn_t *c)
+{
+    if (c->tp) {
+        c->tp->close(c->tpctx);
+        c->tp = NULL;
+    }
+}
+
 /* After an answer that ends the connection: send what is queued, then stop
  * sending and drain the client for a moment so our answer is not destroyed
  * by a reset caused by unread request bytes. */
@@ -342,10 +414,57 @@ static void conn_finish_close(rp_conn_t *c)
     }
     if (!c->lingering) {
         c->lingering = 1;
+        conn_end_tls(c);
         shutdown(c->io.fd, SHUT_WR);
         rp_conn_set_timer(c, 2000);
     }
     lingering_run(c);
+}
+
+static void send_plain_http_error(rp_conn_t *c);
+
+/* The TLS handshake. A client that speaks plain HTTP to a TLS port gets a
+ * plain 400 that says so. Returns 1 when done, 0 to wait, -1 closed. */
+static int conn_handshake(rp_conn_t *c)
+{
+    if (!c->readable && !c->writable)
+        return 0;
+    unsigned char first;
+    ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        rp_conn_close(c);
+        return -1;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        rp_conn_close(c);
+        return -1;
+    }
+    if (n == 1 && first != 0x16 && !c->tpctx_started) {
+        /* not a TLS handshake record: most likely "GET ..." */
+        send_plain_http_error(c);
+        return -1;
+    }
+    if (n == 1)
+        c->tpctx_started = 1;
+    int rc = c->tp->handshake(c->tpctx);
+    if (rc == RP_OK) {
+        c->handshaked = 1;
+        rp_conn_set_timer(c, default_srv(c)->client_header_timeout);
+        return 1;
+    }
+    if (rc == RP_IO_WANT_READ) {
+        c->readable = 0;
+        return 0;
+    }
+    if (rc == RP_IO_WANT_WRITE) {
+        c->writable = 0;
+        c->read_wants_write = 1;
+        return 0;
+    }
+    rp_log_error(RP_LOG_INFO, "TLS handshake with client %s failed: %s", c->peer_addr,
+                 rp_tls_last_error());
+    rp_conn_close(c);
+    return -1;
 }
 
 void rp_conn_run(rp_conn_t *c)
@@ -354,6 +473,11 @@ void rp_conn_run(rp_conn_t *c)
         if (c->lingering) {
             conn_finish_close(c);
             return;
+        }
+        if (!c->handshaked) {
+            if (conn_handshake(c) <= 0)
+                return;
+            continue;
         }
         if (c->req) {
             rp_req_t *r = c->req;
@@ -382,7 +506,7 @@ void rp_conn_run(rp_conn_t *c)
                     return;
                 }
                 ssize_t n;
-                if (r->lc->sendfile) {
+                if (r->lc->sendfile && !c->tp) {
                     n = sendfile(c->io.fd, r->file_fd, &r->file_off,
                                  r->file_left > (1 << 20) ? (1 << 20) : r->file_left);
                 } else {
@@ -395,7 +519,7 @@ void rp_conn_run(rp_conn_t *c)
                         rp_conn_close(c);
                         return;
                     }
-                    n = write(c->io.fd, fbuf, (size_t)got);
+                    n = rp_conn_send(c, fbuf, (size_t)got);
                     if (n > 0)
                         r->file_off += n;
                 }
@@ -639,6 +763,8 @@ static void send_page(rp_req_t *r, int status)
 {
     char body[512];
     const char *reason = rp_http_reason(status);
+    if (status == 400 && r->c->plain_on_tls)
+        reason = "The plain HTTP request was sent to HTTPS port";
     int n;
     if (status >= 300 && status < 400 && status != 304)
         n = snprintf(body, sizeof(body),
@@ -664,6 +790,17 @@ static void send_page(rp_req_t *r, int status)
     if (!nobody && !r->head_only)
         r->body_sent += (uint64_t)n;
     r->phase = RP_PHASE_HANDLE;
+}
+
+/* Plain HTTP on a TLS port: answered in plain text (the client could not
+ * read anything else), then closed. */
+static void send_plain_http_error(rp_conn_t *c)
+{
+    conn_end_tls(c);
+    c->handshaked = 1;
+    c->plain_on_tls = 1;
+    conn_send_error_close(c, 400);
+    rp_conn_run(c);
 }
 
 /* An answer to a request whose head could not be parsed: no routing, no
@@ -1193,6 +1330,7 @@ void rp_req_finalize(rp_req_t *r)
             return;
         }
         c->lingering = 1;
+        conn_end_tls(c);
         shutdown(c->io.fd, SHUT_WR);
         rp_conn_set_timer(c, 2000);
         return;

@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "core/arena.h"
 #include "core/loop.h"
+#include "core/transport.h"
 #include "http/h1_parser.h"
 
 #define RP_BUF_SIZE 16384
@@ -94,14 +95,21 @@ struct rp_conn_s {
     uint64_t id;
     uint64_t nrequests;
     rp_h1_parser_t parser;
+    const rp_transport_t *tp; /* NULL: plain TCP, the socket is used directly */
+    void *tpctx;
     unsigned readable : 1;
     unsigned writable : 1;
     unsigned eof : 1; /* client closed its sending side */
     unsigned error : 1;
     unsigned closed : 1;
-    unsigned lingering : 1; /* closing after an error answer */
-    unsigned rdhup : 1;     /* the peer's FIN was seen: reads go on to EOF */
-    unsigned nodelay : 1;   /* TCP_NODELAY set */
+    unsigned lingering : 1;        /* closing after an error answer */
+    unsigned rdhup : 1;            /* the peer's FIN was seen: reads go on to EOF */
+    unsigned nodelay : 1;          /* TCP_NODELAY set */
+    unsigned handshaked : 1;       /* transport handshake done */
+    unsigned tpctx_started : 1;    /* handshake bytes seen */
+    unsigned plain_on_tls : 1;     /* plain HTTP sent to a TLS port */
+    unsigned read_wants_write : 1; /* TLS: a read waits for writability */
+    unsigned write_wants_read : 1; /* TLS: a write waits for readability */
 };
 
 enum rp_req_phase {
@@ -158,9 +166,10 @@ struct rp_req_s {
     unsigned body_started : 1;  /* some body bytes went to a backend */
     unsigned body_buffered : 1; /* body read whole into body_mem/body_fd */
     unsigned body_pending : 1;
-    unsigned corked : 1; /* TCP_CORK set for a static file */ /* buffered body not yet all sent */
-    rp_buf_t body_mem;                                        /* first bytes of a buffered body */
-    int body_fd; /* rest of it, in an unlinked temp file */
+    unsigned corked : 1;           /* TCP_CORK set for a static file */
+    unsigned head_timer_armed : 1; /* read timer set for the response head */
+    rp_buf_t body_mem;             /* first bytes of a buffered body */
+    int body_fd;                   /* rest of it, in an unlinked temp file */
     uint64_t body_file_len;
     uint64_t body_send_off; /* bytes of the buffered body sent */
 
@@ -250,6 +259,10 @@ int rp_req_write_head(rp_req_t *r, int status, const char *extra, size_t extra_l
                       uint64_t length);
 int rp_conn_flush(rp_conn_t *c);
 int rp_conn_read(rp_conn_t *c);
+/* Socket I/O of a client connection through its transport: > 0 bytes, 0 at
+ * the end of the stream, -1 with errno (EAGAIN: readiness flags updated). */
+ssize_t rp_conn_recv(rp_conn_t *c, void *buf, size_t len);
+ssize_t rp_conn_send(rp_conn_t *c, const void *buf, size_t len);
 /* Sets TCP_NODELAY once: needed as soon as a response takes more than one
  * write (keep-alive, streaming), not for one-write answers that close. */
 void rp_conn_nodelay(rp_conn_t *c, const rp_loc_conf_t *lc);

@@ -2,6 +2,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "proxy/session.h"
+#include "tls/tls.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -202,10 +203,10 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         *out = r->h.version_minor ? RP_STR("HTTP/1.1") : RP_STR("HTTP/1.0");
         return RP_OK;
     case RP_VAR_SCHEME:
-        *out = RP_STR("http");
+        *out = c->ls->ssl ? RP_STR("https") : RP_STR("http");
         return RP_OK;
     case RP_VAR_HTTPS:
-        *out = RP_STR("");
+        *out = c->ls->ssl ? RP_STR("on") : RP_STR("");
         return RP_OK;
     case RP_VAR_REQUEST_URI:
         *out = r->request_uri;
@@ -345,10 +346,45 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         *out = fmt(a, "%" PRIu64, c->nrequests);
         return RP_OK;
     case RP_VAR_REMOTE_USER:
+        return RP_DECLINED;
     case RP_VAR_SSL_PROTOCOL:
     case RP_VAR_SSL_CIPHER:
-    case RP_VAR_SSL_SERVER_NAME:
-        return RP_DECLINED;
+    case RP_VAR_SSL_SERVER_NAME: {
+        if (!c->tp || !c->tpctx)
+            return RP_DECLINED;
+        const char *v = ref->id == RP_VAR_SSL_PROTOCOL ? rp_tls_protocol(c->tpctx)
+                        : ref->id == RP_VAR_SSL_CIPHER ? rp_tls_cipher(c->tpctx)
+                                                       : rp_tls_server_name(c->tpctx);
+        if (!v)
+            return RP_DECLINED;
+        *out = rp_str_cstr(v);
+        return RP_OK;
+    }
+    case RP_VAR_SSL_SESSION_REUSED:
+        if (!c->tp || !c->tpctx)
+            return RP_DECLINED;
+        *out = rp_tls_session_reused(c->tpctx) ? RP_STR("r") : RP_STR(".");
+        return RP_OK;
+    case RP_VAR_SSL_CLIENT_VERIFY: {
+        if (!c->tp || !c->tpctx)
+            return RP_DECLINED;
+        const char *v = rp_tls_client_verify(c->tpctx);
+        *out = rp_arena_str(a, rp_str_cstr(v ? v : "NONE"));
+        return RP_OK;
+    }
+    case RP_VAR_SSL_CLIENT_S_DN:
+    case RP_VAR_SSL_CLIENT_FINGERPRINT: {
+        char buf[1024];
+        if (!c->tp || !c->tpctx)
+            return RP_DECLINED;
+        int n = ref->id == RP_VAR_SSL_CLIENT_S_DN
+                    ? rp_tls_client_s_dn(c->tpctx, buf, sizeof(buf))
+                    : rp_tls_client_fingerprint(c->tpctx, buf, sizeof(buf));
+        if (n <= 0)
+            return RP_DECLINED;
+        *out = rp_arena_str(a, rp_str(buf, (size_t)n));
+        return RP_OK;
+    }
     case RP_VAR_HOSTNAME: {
         char hn[256];
         if (gethostname(hn, sizeof(hn)) != 0)

@@ -148,7 +148,7 @@ def test_t_standalone_http_body_file(conf_test):
     assert "test is successful" in out
 
 
-SHARED = "/work/shared/configs"
+SHARED = os.path.join(os.path.dirname(__file__), "..", "fixtures", "configs")
 
 
 def _adapt(text, port, backend_port):
@@ -160,16 +160,12 @@ def _adapt(text, port, backend_port):
 
 
 def _shared_conf(name):
-    for base in (SHARED, os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "configs")):
-        p = os.path.join(base, name)
-        if os.path.exists(p):
-            return open(p).read()
-    pytest.skip("%s not found" % name)
+    with open(os.path.join(SHARED, name)) as f:
+        return f.read()
 
 
 @pytest.mark.rampart_only
 @pytest.mark.parametrize("name,directive", [
-    ("tls-termination.conf", "ssl"),
     ("compression.conf", "gzip"),
     ("caching.conf", "proxy_cache"),
     ("health-checks.conf", "health_check"),

@@ -21,7 +21,7 @@ server {
 }
 """
 
-# the header set of /work/shared/configs/tls-termination.conf, over plain HTTP
+# the header set of tests/fixtures/configs/tls-termination.conf, over plain HTTP
 TLS_TERM_HEADERS = """
 server {
     listen @LISTEN@;
