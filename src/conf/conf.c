@@ -303,8 +303,8 @@ rp_tpl_t *rp__conf_tpl(rp__cparse_t *p, const rp_conf_node_t *n, const char *tex
 /* A trailing '*' matches any suffix. Kept in one place so that enabling a
  * capability is deleting its line here and adding table rows. */
 static const char *const not_yet[] = {
-    "ssl*", /* the ssl_* of conf_ssl.c are table rows, found first */
-    "proxy_ssl*",
+    "ssl*",       /* the ssl_* of conf_ssl.c are table rows, found first */
+    "proxy_ssl*", /* the rest of nginx's (crl, password_file, ...): rows win */
     "http2*",
     "http3*",
     "quic*",

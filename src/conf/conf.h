@@ -56,6 +56,30 @@ typedef struct {
     int line;
 } rp_upstream_t;
 
+/* ---- TLS values shared by ssl_* and proxy_ssl_* ---- */
+
+/* A value with the place of the directive that wrote it: TLS problems found
+ * while building the SSL_CTX (unreadable file, key mismatch, expired
+ * certificate) are reported with that file:line. */
+typedef struct {
+    char *value; /* paths are absolute (prefix applied) */
+    const char *file;
+    int line;
+} rp_ssl_arg_t;
+
+typedef struct {
+    char *name;
+    char *value;
+    const char *file;
+    int line;
+} rp_ssl_conf_cmd_t;
+
+/* ssl_protocols bits */
+#define RP_SSL_TLSv1 0x01
+#define RP_SSL_TLSv1_1 0x02
+#define RP_SSL_TLSv1_2 0x04
+#define RP_SSL_TLSv1_3 0x08
+
 /* ---- per-location settings ---- */
 
 typedef struct {
@@ -106,7 +130,37 @@ typedef struct {
     /* the proxy_pass argument as written ("http://backend:8080/two/"):
      * the pattern of `proxy_redirect default` */
     rp_str_t url;
+    int ssl; /* proxy_pass https://: TLS to the backend with the
+                location's proxy_ssl_ctx (default port 443) */
+    /* the host part as written, without port or IPv6 brackets (the
+     * upstream name for proxy_pass https://name): the default
+     * proxy_ssl_name */
+    rp_str_t ssl_name;
 } rp_proxy_pass_t;
+
+/* proxy_ssl_* (http, server, location; a scalar is inherited when unset,
+ * proxy_ssl_conf_command lists only when a level has none). src/tls builds
+ * the client SSL_CTX (rp_loc_conf_t.proxy_ssl_ctx) from them for every
+ * location whose proxy_pass is https. */
+typedef struct {
+    int verify;              /* proxy_ssl_verify, default 0 (nginx) */
+    const char *verify_file; /* where proxy_ssl_verify on was written */
+    int verify_line;
+    rp_ssl_arg_t trusted_certificate; /* required with verify */
+    int64_t verify_depth;             /* default 1 */
+    int server_name;                  /* proxy_ssl_server_name, default 0: no SNI */
+    /* proxy_ssl_name (may hold variables). For a location with an https
+     * proxy_pass never NULL once loaded: default is the proxy_pass host
+     * (rp_proxy_pass_t.ssl_name) as a constant template */
+    rp_tpl_t *name;
+    rp_ssl_arg_t certificate;     /* client certificate (mTLS) */
+    rp_ssl_arg_t certificate_key; /* required with certificate */
+    int protocols;                /* RP_SSL_TLSv* bits, default TLSv1.2|TLSv1.3 */
+    rp_ssl_arg_t ciphers;         /* NULL value = "DEFAULT" */
+    int session_reuse;            /* default 1 */
+    rp_ssl_conf_cmd_t *conf_cmds;
+    size_t nconf_cmds;
+} rp_proxy_ssl_conf_t;
 
 /* One `proxy_redirect redirect replacement` rule (conf/redirect.h applies
  * them). Exactly one of pattern / re is set. */
@@ -218,6 +272,13 @@ typedef struct {
     /* `log_not_found`, default 1: log a missing static file to the error
      * log (the 404 is answered either way) */
     int log_not_found;
+
+    /* TLS to backends (proxy_pass https://) */
+    rp_proxy_ssl_conf_t proxy_ssl;
+    /* client SSL_CTX * built from proxy_ssl when proxy_pass->ssl, else
+     * NULL; never inherited; locations with identical settings share one;
+     * freed with the generation (tls/tls.h rp_tls_client_new) */
+    void *proxy_ssl_ctx;
 } rp_loc_conf_t;
 
 enum rp_loc_match {
@@ -242,28 +303,6 @@ struct rp_location_s {
 };
 
 /* ---- TLS (server side; src/tls builds the SSL_CTX from these) ---- */
-
-/* A value with the place of the directive that wrote it: TLS problems found
- * while building the SSL_CTX (unreadable file, key mismatch, expired
- * certificate) are reported with that file:line. */
-typedef struct {
-    char *value; /* paths are absolute (prefix applied) */
-    const char *file;
-    int line;
-} rp_ssl_arg_t;
-
-typedef struct {
-    char *name;
-    char *value;
-    const char *file;
-    int line;
-} rp_ssl_conf_cmd_t;
-
-/* ssl_protocols bits */
-#define RP_SSL_TLSv1 0x01
-#define RP_SSL_TLSv1_1 0x02
-#define RP_SSL_TLSv1_2 0x04
-#define RP_SSL_TLSv1_3 0x08
 
 enum rp_ssl_verify {
     RP_SSL_VERIFY_OFF = 0,

@@ -170,6 +170,11 @@ void rp__conf_upstream_defaults(rp_upstream_t *u);
 void rp__conf_ssl_init(rp_ssl_conf_t *c);
 void rp__conf_ssl_merge(rp_ssl_conf_t *c, const rp_ssl_conf_t *h);
 int rp__conf_ssl_finish(rp__cparse_t *p);
+/* proxy_ssl_* (conf_ssl.c): unset state, and the merge of one level with
+ * its merged parent (NULL: the http level, with the defaults). The client
+ * SSL_CTXs are built by rp__conf_ssl_finish. */
+void rp__conf_proxy_ssl_init(rp_proxy_ssl_conf_t *c);
+void rp__conf_proxy_ssl_merge(rp_proxy_ssl_conf_t *c, const rp_proxy_ssl_conf_t *parent);
 
 /* proxy_redirect (redirect.c): the directive, and the merge of one level
  * with its merged parent (NULL at http level); loc is the location whose

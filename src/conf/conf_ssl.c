@@ -2,7 +2,9 @@
  * and the end-of-http checks: every `listen ... ssl` has a default server
  * with a certificate, every server with certificates gets its SSL_CTX
  * (tls/tls.h), so key and certificate problems are configuration errors
- * with file:line at -t and at reload.
+ * with file:line at -t and at reload. Also proxy_ssl_* (http, server,
+ * location): TLS to backends, a client SSL_CTX per location whose
+ * proxy_pass is https:// (shared by locations with the same settings).
  */
 #include "conf/conf.h"
 
@@ -89,8 +91,8 @@ static int set_arg(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, co
     return fill_arg(p, n, a, is_path);
 }
 
-static int set_protocols(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                         const rp__cdir_t *d)
+/* "TLSv1.2 TLSv1.3" -> RP_SSL_TLSv* bits */
+static int parse_protocols(rp__cparse_t *p, const rp_conf_node_t *n, int *out)
 {
     static const struct {
         const char *name;
@@ -101,9 +103,6 @@ static int set_protocols(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t 
         { "TLSv1.2", RP_SSL_TLSv1_2 },
         { "TLSv1.3", RP_SSL_TLSv1_3 },
     };
-    rp_ssl_conf_t *c = SSLC(b);
-    if (c->protocols != RP_UNSET)
-        return rp__conf_dup(p, n);
     int bits = 0;
     for (size_t i = 0; i < n->nargs; i++) {
         size_t j;
@@ -119,15 +118,23 @@ static int set_protocols(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t 
         }
         bits |= names[j].bit;
     }
-    c->protocols = bits;
+    *out = bits;
     return RP_OK;
 }
 
-static int set_conf_command(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
-                            const rp__cdir_t *d)
+static int set_protocols(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                         const rp__cdir_t *d)
 {
     rp_ssl_conf_t *c = SSLC(b);
-    rp_ssl_conf_cmd_t *m = RP__PUSH(p->a, c->conf_cmds, c->nconf_cmds);
+    if (c->protocols != RP_UNSET)
+        return rp__conf_dup(p, n);
+    return parse_protocols(p, n, &c->protocols);
+}
+
+static int push_conf_command(rp__cparse_t *p, const rp_conf_node_t *n, rp_ssl_conf_cmd_t **cmds,
+                             size_t *ncmds)
+{
+    rp_ssl_conf_cmd_t *m = RP__PUSH(p->a, *cmds, *ncmds);
     if (!m)
         return rp__conf_oom(p, n);
     m->name = rp_arena_strdup(p->a, n->args[0]);
@@ -135,6 +142,13 @@ static int set_conf_command(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     m->file = rp_arena_strdup(p->a, n->file ? n->file : "?");
     m->line = n->line;
     return m->name && m->value && m->file ? RP_OK : rp__conf_oom(p, n);
+}
+
+static int set_conf_command(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                            const rp__cdir_t *d)
+{
+    rp_ssl_conf_t *c = SSLC(b);
+    return push_conf_command(p, n, &c->conf_cmds, &c->nconf_cmds);
 }
 
 /* ssl_session_cache off | none | [builtin[:size]] [shared:name:size].
@@ -219,6 +233,114 @@ static int set_verify_depth(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     return RP_OK;
 }
 
+/* ---- proxy_ssl_* (http, server, location) ---- */
+
+void rp__conf_proxy_ssl_init(rp_proxy_ssl_conf_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->verify = RP_UNSET;
+    c->verify_depth = RP_UNSET;
+    c->server_name = RP_UNSET;
+    c->protocols = RP_UNSET;
+    c->session_reuse = RP_UNSET;
+}
+
+#define PSSL(b) (&(b)->loc->proxy_ssl)
+
+/* single-valued strings and paths at d->offset of the level's settings */
+static int set_loc_arg(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                       const rp__cdir_t *d)
+{
+    rp_ssl_arg_t *a = (rp_ssl_arg_t *)((char *)b->loc + d->offset);
+    if (a->value)
+        return rp__conf_dup(p, n);
+    return fill_arg(p, n, a, strcmp(n->name, "proxy_ssl_ciphers") != 0);
+}
+
+static int set_proxy_verify(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                            const rp__cdir_t *d)
+{
+    if (rp__conf_set_flag(p, n, b, d) != RP_OK)
+        return RP_ERROR;
+    rp_proxy_ssl_conf_t *c = PSSL(b);
+    c->verify_file = rp_arena_strdup(p->a, n->file ? n->file : "?");
+    c->verify_line = n->line;
+    return c->verify_file ? RP_OK : rp__conf_oom(p, n);
+}
+
+static int set_proxy_verify_depth(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                                  const rp__cdir_t *d)
+{
+    if (rp__conf_set_num(p, n, b, d) != RP_OK)
+        return RP_ERROR;
+    if (PSSL(b)->verify_depth > 100)
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
+    return RP_OK;
+}
+
+/* proxy_ssl_name: a template, evaluated per backend connection */
+static int set_proxy_name(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                          const rp__cdir_t *d)
+{
+    rp_proxy_ssl_conf_t *c = PSSL(b);
+    if (c->name)
+        return rp__conf_dup(p, n);
+    if (n->args[0][0] == '\0')
+        return rp__conf_err(p, n, "empty value in \"%s\" directive", n->name);
+    c->name = rp__conf_tpl(p, n, n->args[0]);
+    return c->name ? RP_OK : RP_ERROR;
+}
+
+static int set_proxy_protocols(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                               const rp__cdir_t *d)
+{
+    rp_proxy_ssl_conf_t *c = PSSL(b);
+    if (c->protocols != RP_UNSET)
+        return rp__conf_dup(p, n);
+    return parse_protocols(p, n, &c->protocols);
+}
+
+static int set_proxy_conf_command(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                                  const rp__cdir_t *d)
+{
+    rp_proxy_ssl_conf_t *c = PSSL(b);
+    return push_conf_command(p, n, &c->conf_cmds, &c->nconf_cmds);
+}
+
+void rp__conf_proxy_ssl_merge(rp_proxy_ssl_conf_t *c, const rp_proxy_ssl_conf_t *h)
+{
+#define M(f, def)                                                                                  \
+    if (c->f == RP_UNSET)                                                                          \
+    c->f = h ? h->f : (def)
+#define MA(f)                                                                                      \
+    if (!c->f.value && h)                                                                          \
+    c->f = h->f
+    if (c->verify == RP_UNSET) {
+        c->verify = h ? h->verify : 0;
+        c->verify_file = h ? h->verify_file : NULL;
+        c->verify_line = h ? h->verify_line : 0;
+    }
+    MA(trusted_certificate);
+    M(verify_depth, 1);
+    M(server_name, 0);
+    if (!c->name && h)
+        c->name = h->name;
+    MA(certificate);
+    MA(certificate_key);
+    M(protocols, RP_SSL_TLSv1_2 | RP_SSL_TLSv1_3);
+    MA(ciphers);
+    M(session_reuse, 1);
+    if (c->nconf_cmds == 0 && h) {
+        c->conf_cmds = h->conf_cmds;
+        c->nconf_cmds = h->nconf_cmds;
+    }
+#undef M
+#undef MA
+}
+
+#define PLOC(f) RP__BASE_LOC, offsetof(rp_loc_conf_t, proxy_ssl.f)
+#define HSL RP__CTX_HSL
+
 #define SSRV(f) RP__BASE_SRV, offsetof(rp_server_t, f)
 #define HS (RP__CTX_HTTP | RP__CTX_SRV)
 
@@ -244,6 +366,17 @@ const rp__cdir_t rp__conf_ssl_dirs[] = {
     { "ssl_verify_client", HS, RP__TAKE1, set_verify_client, 0, 0 },
     { "ssl_verify_depth", HS, RP__TAKE1, set_verify_depth, SSRV(ssl.verify_depth) },
     { "ssl_handshake_timeout", HS, RP__TAKE1, rp__conf_set_msec, SSRV(ssl_handshake_timeout) },
+    { "proxy_ssl_verify", HSL, RP__TAKE1, set_proxy_verify, PLOC(verify) },
+    { "proxy_ssl_trusted_certificate", HSL, RP__TAKE1, set_loc_arg, PLOC(trusted_certificate) },
+    { "proxy_ssl_verify_depth", HSL, RP__TAKE1, set_proxy_verify_depth, PLOC(verify_depth) },
+    { "proxy_ssl_server_name", HSL, RP__TAKE1, rp__conf_set_flag, PLOC(server_name) },
+    { "proxy_ssl_name", HSL, RP__TAKE1, set_proxy_name, 0, 0 },
+    { "proxy_ssl_certificate", HSL, RP__TAKE1, set_loc_arg, PLOC(certificate) },
+    { "proxy_ssl_certificate_key", HSL, RP__TAKE1, set_loc_arg, PLOC(certificate_key) },
+    { "proxy_ssl_protocols", HSL, RP__1MORE, set_proxy_protocols, 0, 0 },
+    { "proxy_ssl_ciphers", HSL, RP__TAKE1, set_loc_arg, PLOC(ciphers) },
+    { "proxy_ssl_session_reuse", HSL, RP__TAKE1, rp__conf_set_flag, PLOC(session_reuse) },
+    { "proxy_ssl_conf_command", HSL, RP__TAKE2, set_proxy_conf_command, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };
 
@@ -298,6 +431,90 @@ void rp__conf_ssl_merge(rp_ssl_conf_t *c, const rp_ssl_conf_t *h)
 #undef ML
 }
 
+/* ---- client contexts for proxy_pass https:// ---- */
+
+static int streq0(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Same client SSL_CTX: every setting the context is built from (the name
+ * and SNI are per connection). */
+static int same_proxy_ssl(const rp_proxy_ssl_conf_t *a, const rp_proxy_ssl_conf_t *b)
+{
+    if (a->verify != b->verify || a->verify_depth != b->verify_depth ||
+        a->protocols != b->protocols || a->session_reuse != b->session_reuse ||
+        !streq0(a->trusted_certificate.value, b->trusted_certificate.value) ||
+        !streq0(a->certificate.value, b->certificate.value) ||
+        !streq0(a->certificate_key.value, b->certificate_key.value) ||
+        !streq0(a->ciphers.value, b->ciphers.value) || a->nconf_cmds != b->nconf_cmds)
+        return 0;
+    for (size_t i = 0; i < a->nconf_cmds; i++)
+        if (strcmp(a->conf_cmds[i].name, b->conf_cmds[i].name) != 0 ||
+            strcmp(a->conf_cmds[i].value, b->conf_cmds[i].value) != 0)
+            return 0;
+    return 1;
+}
+
+typedef struct {
+    const rp_proxy_ssl_conf_t *conf;
+    void *ctx;
+} built_ctx_t;
+
+typedef struct {
+    built_ctx_t *v;
+    size_t n;
+} built_t;
+
+static int proxy_ssl_location(rp__cparse_t *p, rp_location_t *loc, built_t *built)
+{
+    rp_loc_conf_t *lc = &loc->conf;
+    rp_proxy_ssl_conf_t *c = &lc->proxy_ssl;
+    rp_conf_node_t n = { .file = loc->file, .line = loc->line };
+    if (!lc->proxy_pass || !lc->proxy_pass->ssl)
+        return RP_OK;
+    if (!c->name) {
+        /* nginx's default proxy_ssl_name: the host of proxy_pass */
+        c->name = rp__conf_tpl(p, &n, (const char *)lc->proxy_pass->ssl_name.data);
+        if (!c->name)
+            return RP_ERROR;
+    }
+    if (c->verify && !c->trusted_certificate.value) {
+        rp_conf_node_t v = { .file = c->verify_file, .line = c->verify_line };
+        return rp__conf_err(p, &v, "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
+    }
+    if (c->certificate.value && !c->certificate_key.value) {
+        rp_conf_node_t v = { .file = c->certificate.file, .line = c->certificate.line };
+        return rp__conf_err(p, &v,
+                            "no \"proxy_ssl_certificate_key\" is defined for certificate \"%s\"",
+                            c->certificate.value);
+    }
+    for (size_t i = 0; i < built->n; i++)
+        if (same_proxy_ssl(built->v[i].conf, c)) {
+            lc->proxy_ssl_ctx = built->v[i].ctx;
+            return RP_OK;
+        }
+    if (rp_tls_client_ctx(c, p->a, &lc->proxy_ssl_ctx, loc->file, loc->line, p->err, p->errlen) !=
+        RP_OK)
+        return RP_ERROR;
+    built_ctx_t *b = RP__PUSH(p->a, built->v, built->n);
+    if (!b)
+        return rp__conf_oom(p, &n);
+    b->conf = c;
+    b->ctx = lc->proxy_ssl_ctx;
+    return RP_OK;
+}
+
+static int proxy_ssl_tree(rp__cparse_t *p, rp_location_t *loc, built_t *built)
+{
+    if (proxy_ssl_location(p, loc, built) != RP_OK)
+        return RP_ERROR;
+    for (size_t i = 0; i < loc->nchildren; i++)
+        if (proxy_ssl_tree(p, loc->children[i], built) != RP_OK)
+            return RP_ERROR;
+    return RP_OK;
+}
+
 /* After merging and default servers: pairs, stapling, listens, contexts. */
 int rp__conf_ssl_finish(rp__cparse_t *p)
 {
@@ -336,6 +553,16 @@ int rp__conf_ssl_finish(rp__cparse_t *p)
         rp_server_t *s = conf->servers[i];
         if (s->ssl.ncerts && rp_tls_server_ctx(s, p->a, p->err, p->errlen) != RP_OK)
             return RP_ERROR;
+    }
+    built_t built = { NULL, 0 };
+    for (size_t i = 0; i < conf->nservers; i++) {
+        rp_server_t *s = conf->servers[i];
+        for (size_t k = 0; k < s->nlocations; k++)
+            if (proxy_ssl_tree(p, s->locations[k], &built) != RP_OK)
+                return RP_ERROR;
+        for (size_t k = 0; k < s->nnamed_locations; k++)
+            if (proxy_ssl_tree(p, s->named_locations[k], &built) != RP_OK)
+                return RP_ERROR;
     }
     return RP_OK;
 }

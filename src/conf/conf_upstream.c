@@ -136,11 +136,13 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
         return rp__conf_dup(p, n);
     if (strchr(url, '$'))
         return rp__conf_err(p, n, "\"proxy_pass\" with variables is not supported yet");
-    if (strncasecmp(url, "https://", 8) == 0)
-        return rp__conf_err(p, n, "\"proxy_pass\" to https:// is not supported yet");
-    if (strncasecmp(url, "http://", 7) != 0)
+    /* the scheme decides the default port and whether the backend
+     * connection is TLS (the location's proxy_ssl_ctx) */
+    int ssl = strncasecmp(url, "https://", 8) == 0;
+    if (!ssl && strncasecmp(url, "http://", 7) != 0)
         return rp__conf_err(p, n, "invalid URL prefix in \"%s\"", url);
-    const char *hp = url + 7;
+    int defport = ssl ? 443 : 80;
+    const char *hp = url + (ssl ? 8 : 7);
     if (strncmp(hp, "unix:", 5) == 0)
         return rp__conf_err(p, n, "\"proxy_pass\" to unix domain sockets is not supported yet");
     size_t hplen = strcspn(hp, "/?#");
@@ -170,19 +172,22 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
     rp__cpending_pass_t *pend = RP__PUSH(p->a, p->passes, p->npasses);
     if (!pp || !pend)
         return rp__conf_oom(p, n);
-    /* $proxy_host: host[:port] as written, ":80" left out */
+    /* $proxy_host: host[:port] as written, the scheme's default port
+     * (":80", ":443") left out */
     char hbuf[300];
-    if (port && port != 80)
+    if (port && port != defport)
         snprintf(hbuf, sizeof(hbuf), "%.*s", (int)hplen, hp);
     else if (hp[0] == '[')
         snprintf(hbuf, sizeof(hbuf), "[%s]", host);
     else
         snprintf(hbuf, sizeof(hbuf), "%s", host);
     char pbuf[8];
-    snprintf(pbuf, sizeof(pbuf), "%d", port ? port : 80);
+    snprintf(pbuf, sizeof(pbuf), "%d", port ? port : defport);
     pp->host = rp_str_cstr(rp_arena_strdup(p->a, hbuf));
     pp->port = rp_str_cstr(rp_arena_strdup(p->a, pbuf));
     pp->url = rp_str_cstr(rp_arena_strdup(p->a, url));
+    pp->ssl = ssl;
+    pp->ssl_name = rp_str_cstr(rp_arena_strdup(p->a, host));
     if (uri) {
         pp->has_uri = 1;
         pp->uri = rp_str_cstr(rp_arena_strdup(p->a, uri));
@@ -192,7 +197,8 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
     pend->host = rp_arena_strdup(p->a, host);
     pend->port = port;
     pend->node = n;
-    if (!pp->host.data || !pp->port.data || !pp->url.data || (uri && !pp->uri.data) || !pend->host)
+    if (!pp->host.data || !pp->port.data || !pp->url.data || (uri && !pp->uri.data) ||
+        !pp->ssl_name.data || !pend->host)
         return rp__conf_oom(p, n);
     loc->conf.proxy_pass = pp;
     return RP_OK;
@@ -257,18 +263,18 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
         char key[300];
         const char *h = pend->host;
         int v6 = strchr(h, ':') != NULL;
-        snprintf(key, sizeof(key), "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "",
-                 pend->port ? pend->port : 80);
+        int port = pend->port ? pend->port : pend->pass->ssl ? 443 : 80;
+        snprintf(key, sizeof(key), "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
         rp_upstream_t *u = find_upstream(p, key, 1);
         if (!u) {
             char written[300];
-            const char *hp = n->args[0] + 7;
+            const char *hp = n->args[0] + (pend->pass->ssl ? 8 : 7);
             snprintf(written, sizeof(written), "%.*s", (int)strcspn(hp, "/"), hp);
             if (!(u = new_upstream(p, key, n)))
                 return rp__conf_oom(p, n);
             u->implicit = 1;
             rp__conf_upstream_defaults(u);
-            if (add_servers(p, u, h, pend->port ? pend->port : 80, 1, written, n) != RP_OK)
+            if (add_servers(p, u, h, port, 1, written, n) != RP_OK)
                 return RP_ERROR;
         }
         pend->pass->upstream = u;

@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "conf/redirect.h"
 #include "proxy/route.h"
+#include "tls/tls.h"
+#include "tls/transport.h"
 #include "proxy/forward_int.h"
 #include "proxy/session.h"
 
@@ -27,6 +29,37 @@
 static void up_io(rp_io_t *io, uint32_t ev);
 static void up_timeout(rp_timer_t *t);
 static void connect_next(rp_req_t *r);
+
+/* The TLS settings a backend connection was made with (NULL: plain). A
+ * pooled connection is reused only under the same client context; a
+ * variable proxy_ssl_name is the one case this does not tell apart. */
+static const void *up_tls_key(const rp_req_t *r)
+{
+    return r->lc->proxy_pass->ssl ? r->lc->proxy_ssl_ctx : NULL;
+}
+
+/* Starts TLS on a fresh backend connection (proxy_pass https://). */
+static int up_tls_start(rp_req_t *r, rp_upconn_t *u, const rp_upstream_server_t *srv)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    rp_str_t name = RP_NULL_STR;
+    if (lc->proxy_ssl.name &&
+        rp_tpl_eval(lc->proxy_ssl.name, rp_req_var, r, &r->arena, &name) != RP_OK)
+        return RP_ERROR;
+    char *cname = rp_arena_strndup(&r->arena, name.data ? name.data : "", name.len);
+    if (!cname)
+        return RP_ERROR;
+    void *ssl = rp_tls_client_new(lc->proxy_ssl_ctx, u->io.fd,
+                                  lc->proxy_ssl.server_name && name.len ? cname : NULL,
+                                  lc->proxy_ssl.verify ? cname : NULL, srv);
+    if (!ssl)
+        return RP_ERROR;
+    u->tp = &rp_tls_transport;
+    u->tpctx = ssl;
+    u->tls_key = lc->proxy_ssl_ctx;
+    u->handshaked = 0;
+    return RP_OK;
+}
 
 /* ----------------------------------------------------- the request head */
 
@@ -289,7 +322,7 @@ static void connect_next(rp_req_t *r)
         r->up_start_ms = w->loop.now;
         r->up_connect_ms = 0;
         r->head_timer_armed = 0;
-        rp_upconn_t *u = rp_pool_get(w, &s->addr);
+        rp_upconn_t *u = rp_pool_get(w, &s->addr, up_tls_key(r));
         if (u) {
             u->io.cb = up_io;
             rp_timer_init(&u->timer, up_timeout, u);
@@ -320,7 +353,17 @@ static void connect_next(rp_req_t *r)
             u->w = w;
             u->addr = s->addr;
             u->connected = rc == 0;
+            u->handshaked = 1;
             rp_timer_init(&u->timer, up_timeout, u);
+            if (r->lc->proxy_pass->ssl && up_tls_start(r, u, s) != RP_OK) {
+                rp_log_error(RP_LOG_ERR, "SSL setup for upstream %s failed: %s", s->addr.text,
+                             rp_tls_last_error());
+                close(fd);
+                free(u);
+                r->phase = RP_PHASE_HANDLE;
+                rp_req_error(r, 502);
+                return;
+            }
             if (rp_loop_add(&w->loop, &u->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != RP_OK) {
                 close(fd);
                 free(u);
@@ -406,6 +449,14 @@ static void up_io(rp_io_t *io, uint32_t ev)
         u->rdhup = 1;
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         u->writable = 1;
+    if (u->read_wants_write && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        u->read_wants_write = 0;
+        u->readable = 1;
+    }
+    if (u->write_wants_read && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+        u->write_wants_read = 0;
+        u->writable = 1;
+    }
     if (u->req)
         rp_conn_run(u->req->c);
 }
@@ -426,6 +477,38 @@ static void up_timeout(rp_timer_t *t)
     rp_conn_run(c); /* flush the answer or try the next server */
 }
 
+/* Socket I/O of a backend connection through its transport (as for
+ * client connections: > 0, 0 at EOF, -1 with errno, readiness updated). */
+static ssize_t up_recv(rp_upconn_t *u, void *buf, size_t len)
+{
+    if (!u->tp)
+        return read(u->io.fd, buf, len);
+    ssize_t n = u->tp->recv(u->tpctx, buf, len);
+    if (n >= 0)
+        return n;
+    if (n == RP_IO_WANT_WRITE) {
+        u->read_wants_write = 1;
+        u->writable = 0;
+    }
+    errno = n == RP_IO_ERROR ? EIO : EAGAIN;
+    return -1;
+}
+
+static ssize_t up_send(rp_upconn_t *u, const void *buf, size_t len)
+{
+    if (!u->tp)
+        return write(u->io.fd, buf, len);
+    ssize_t n = u->tp->send(u->tpctx, buf, len);
+    if (n > 0)
+        return n;
+    if (n == RP_IO_WANT_READ) {
+        u->write_wants_read = 1;
+        u->readable = 0;
+    }
+    errno = n == RP_IO_ERROR || n == 0 ? EIO : EAGAIN;
+    return -1;
+}
+
 /* Writes the head then up->out to the backend. */
 static int up_flush(rp_req_t *r)
 {
@@ -439,7 +522,8 @@ static int up_flush(rp_req_t *r)
                                       r->uphead.len - u->out_head_written },
                                     { u->out.data ? u->out.data + u->out.pos : NULL,
                                       rp_buf_len(&u->out) } };
-            n = writev(u->io.fd, iov, iov[1].iov_len ? 2 : 1);
+            n = u->tp ? up_send(u, iov[0].iov_base, iov[0].iov_len)
+                      : writev(u->io.fd, iov, iov[1].iov_len ? 2 : 1);
             if (n > 0) {
                 size_t h = r->uphead.len - u->out_head_written;
                 if ((size_t)n <= h) {
@@ -450,7 +534,7 @@ static int up_flush(rp_req_t *r)
                 }
             }
         } else {
-            n = write(u->io.fd, u->out.data + u->out.pos, rp_buf_len(&u->out));
+            n = up_send(u, u->out.data + u->out.pos, rp_buf_len(&u->out));
             if (n > 0)
                 u->out.pos += (size_t)n;
         }
@@ -491,11 +575,11 @@ static int up_read(rp_req_t *r)
         return 0;
     for (;;) {
         size_t want = rp_buf_room(&u->in);
-        ssize_t n = read(u->io.fd, u->in.data + u->in.last, want);
+        ssize_t n = up_recv(u, u->in.data + u->in.last, want);
         if (n > 0) {
             u->in.last += (size_t)n;
             u->got_bytes = 1;
-            if ((size_t)n < want && !u->rdhup)
+            if ((size_t)n < want && !u->rdhup && !u->tp)
                 u->readable = 0; /* drained; the next data raises an edge */
             return 1;
         }
@@ -634,6 +718,29 @@ void rp_proxy_run(rp_req_t *r)
             if (!u->writable)
                 return;
             u->connected = 1;
+            r->up_connect_ms = c->w->loop.now;
+        }
+        if (!u->handshaked) {
+            /* TLS to the backend; proxy_connect_timeout covers it too */
+            int hrc = u->tp->handshake(u->tpctx);
+            if (hrc == RP_IO_WANT_READ) {
+                u->readable = 0;
+                return;
+            }
+            if (hrc == RP_IO_WANT_WRITE) {
+                u->writable = 0;
+                u->read_wants_write = 1;
+                return;
+            }
+            if (hrc != RP_OK) {
+                const char *why = rp_tls_verify_error(u->tpctx);
+                char msg[300];
+                snprintf(msg, sizeof(msg), "SSL_do_handshake() failed (%s) in the TLS handshake",
+                         why ? why : rp_tls_last_error());
+                rp__up_fail(r, 502, msg);
+                continue;
+            }
+            u->handshaked = 1;
             r->up_connect_ms = c->w->loop.now;
         }
         if (r->phase == RP_PHASE_TUNNEL) {

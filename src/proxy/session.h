@@ -212,6 +212,10 @@ struct rp_upconn_s {
     rp_req_t *req;            /* NULL while idle in the pool */
     rp_upconn_t *prev, *next; /* pool links */
     rp_sockaddr_t addr;
+    const rp_transport_t *tp; /* NULL: plain TCP */
+    void *tpctx;
+    const void *tls_key; /* client SSL_CTX: pooled TLS connections are
+                            reused only for the same TLS settings */
     rp_buf_t in;
     rp_buf_t out;
     size_t out_head_written; /* bytes of req->uphead already sent */
@@ -225,8 +229,11 @@ struct rp_upconn_s {
     unsigned writable : 1;
     unsigned eof : 1;
     unsigned reused : 1;
-    unsigned got_bytes : 1; /* any response byte on this request */
-    unsigned rdhup : 1;     /* the backend's FIN was seen */
+    unsigned got_bytes : 1;        /* any response byte on this request */
+    unsigned handshaked : 1;       /* TLS handshake done (or plain) */
+    unsigned read_wants_write : 1; /* TLS: a read waits for writability */
+    unsigned write_wants_read : 1; /* TLS: a write waits for readability */
+    unsigned rdhup : 1;            /* the backend's FIN was seen */
 };
 
 /* buffers (per-worker free list of RP_BUF_SIZE blocks) */
@@ -280,7 +287,7 @@ void rp_pool_close_all(rp_worker_t *w);
 
 /* upstream.c */
 rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r);
-rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr);
+rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key);
 void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us);
 void rp_upconn_free(rp_upconn_t *u);
 

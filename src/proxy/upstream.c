@@ -57,6 +57,15 @@ static void idle_io(rp_io_t *io, uint32_t ev)
         return;
     if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
         return;
+    if (u->tp && !(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        /* TLS: records that carry no data (a TLS 1.3 session ticket) are
+         * fine; data or the end of the stream are not */
+        char b;
+        if (u->tp->recv(u->tpctx, &b, 1) == RP_IO_WANT_READ)
+            return;
+        idle_remove(u);
+        return;
+    }
     char b;
     ssize_t n = recv(io->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && errno == EAGAIN && !(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
@@ -90,6 +99,10 @@ void rp_upconn_free(rp_upconn_t *u)
 {
     rp_worker_t *w = u->w;
     rp_timer_cancel(&w->loop, &u->timer);
+    if (u->tp) {
+        u->tp->close(u->tpctx);
+        u->tp = NULL;
+    }
     if (u->io.fd >= 0) {
         close(u->io.fd); /* also leaves the epoll set */
         u->io.fd = -1;
@@ -100,10 +113,10 @@ void rp_upconn_free(rp_upconn_t *u)
     rp_loop_defer(&w->loop, upconn_dealloc, u);
 }
 
-rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr)
+rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key)
 {
     for (rp_upconn_t *u = w->idle; u; u = u->next) {
-        if (u->addr.addrlen == addr->addrlen &&
+        if (u->tls_key == tls_key && u->addr.addrlen == addr->addrlen &&
             memcmp(&u->addr.addr, &addr->addr, addr->addrlen) == 0) {
             if (u->prev)
                 u->prev->next = u->next;

@@ -79,4 +79,41 @@ int rp_tls_client_s_dn(SSL *ssl, char *buf, size_t cap);
  * cap < 41. */
 int rp_tls_client_fingerprint(SSL *ssl, char *buf, size_t cap);
 
+/* ---- TLS to backends (tls_client.c) ---- */
+
+/* Builds a client SSL_CTX from merged proxy_ssl_* settings c: protocols,
+ * ciphers, verification (SSL_VERIFY_PEER, trusted store, depth when
+ * c->verify), client certificate, conf commands, and the session cache
+ * when c->session_reuse. Registers its release on arena a and stores it
+ * in *out. On failure writes "<sentence> in FILE:LINE" (the directive at
+ * fault, else file:line given, the location) and returns RP_ERROR. Called
+ * by the configuration layer for each location with proxy_pass https://. */
+int rp_tls_client_ctx(const rp_proxy_ssl_conf_t *c, rp_arena_t *a, void **out, const char *file,
+                      int line, char *err, size_t errlen);
+
+/* New client SSL (an SSL *) on connected socket fd, in connect state, with
+ * partial writes, moving write buffers and released idle buffers; drive it
+ * with rp_tls_transport (tls/transport.h) like a server-side one.
+ *   sni: host name sent in SNI, NULL for none (an IP literal is never sent,
+ *        RFC 6066 section 3);
+ *   verify_name: name (or IP literal) the certificate must match when the
+ *        context verifies, NULL for no name check;
+ *   peer: identity of the backend server for session reuse (any pointer
+ *        stable for the generation, e.g. the rp_upstream_server_t *), NULL
+ *        for no reuse. A session cached for (peer, sni, verify_name) is
+ *        offered, and new sessions (TLS 1.3: tickets read after the
+ *        handshake) replace it; the cache lives in the context, is shared
+ *        by all threads (mutex) and holds at most 1024 entries.
+ * NULL on failure. Freed by rp_tls_transport.close. */
+void *rp_tls_client_new(void *client_ctx, int fd, const char *sni, const char *verify_name,
+                        const void *peer);
+
+/* Why certificate verification failed ("certificate has expired",
+ * "hostname mismatch", ...), for the error log after a failed handshake;
+ * NULL when verification did not fail. Static text. */
+const char *rp_tls_verify_error(SSL *ssl);
+
+/* Number of sessions cached in a client context (tests, status). */
+size_t rp_tls_client_cached(void *client_ctx);
+
 #endif

@@ -81,8 +81,24 @@ static const err_case_t err_cases[] = {
     { "http { limit_conn_zone $remote_addr zone=a:1m; }",
       "\"limit_conn_zone\" directive is not supported yet in @:1" },
     { "http { http2 on; }", "\"http2\" directive is not supported yet in @:1" },
-    { "http { server { location / { proxy_ssl_verify on; } } }",
-      "\"proxy_ssl_verify\" directive is not supported yet in @:1" },
+    { "http { server { location / { proxy_ssl_crl x.pem; } } }",
+      "\"proxy_ssl_crl\" directive is not supported yet in @:1" },
+    { "http { server { location / { proxy_ssl_verify on; proxy_ssl_verify on; } } }",
+      "\"proxy_ssl_verify\" directive is duplicate in @:1" },
+    { "http { server { location / {\n proxy_ssl_verify on;\n proxy_pass https://127.0.0.1; } } }",
+      "no proxy_ssl_trusted_certificate for proxy_ssl_verify in @:2" },
+    { "http {\n proxy_ssl_verify on;\n server { location / { proxy_pass https://127.0.0.1; } } }",
+      "no proxy_ssl_trusted_certificate for proxy_ssl_verify in @:2" },
+    { "http { proxy_ssl_protocols TLSv1.2 SSLv3; }",
+      "\"SSLv3\" is not supported (insecure, RFC 7568) in @:1" },
+    { "http { proxy_ssl_verify_depth 101; }",
+      "invalid value \"101\" in \"proxy_ssl_verify_depth\" directive in @:1" },
+    { "http { proxy_ssl_session_reuse maybe; }",
+      "invalid value \"maybe\" in \"proxy_ssl_session_reuse\" directive, it must be \"on\" or "
+      "\"off\" in @:1" },
+    { "http { proxy_ssl_name $nosuchvar; }", "unknown \"nosuchvar\" variable in @:1" },
+    { "http { server { location / { proxy_pass https://127.0.0.1:99999; } } }",
+      "invalid port in \"https://127.0.0.1:99999\" in @:1" },
     { "http { server { listen 443 ssl; } }",
       "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in @:1" },
     { "http { server { listen 443 http2; } }",
@@ -114,8 +130,6 @@ static const err_case_t err_cases[] = {
       "invalid value \"1q\" in \"client_max_body_size\" directive in @:1" },
     { "http { server_tokens yes; }",
       "invalid value \"yes\" in \"server_tokens\" directive, it must be \"on\" or \"off\" in @:1" },
-    { "http { server { location / { proxy_pass https://127.0.0.1; } } }",
-      "\"proxy_pass\" to https:// is not supported yet in @:1" },
     { "http { server { location / { proxy_pass http://$host; } } }",
       "\"proxy_pass\" with variables is not supported yet in @:1" },
     { "http { server { location / { proxy_pass ftp://x; } } }",
@@ -1078,6 +1092,83 @@ static void test_upstreams(void **state)
     rp_conf_unref(c);
 }
 
+/* proxy_pass https://: default port 443, $proxy_host/$proxy_port, the
+ * default proxy_ssl_name, proxy_ssl_* inheritance and shared contexts. */
+static void test_proxy_https(void **state)
+{
+    rp_conf_t *c = load_ok("http {\n"
+                           "  proxy_ssl_server_name on;\n"
+                           "  proxy_ssl_protocols TLSv1.3;\n"
+                           "  server { listen 127.0.0.1:1;\n"
+                           "    proxy_ssl_session_reuse off;\n"
+                           "    location /a { proxy_pass https://127.0.0.1; }\n"
+                           "    location /b { proxy_pass https://127.0.0.1:8443/x/; }\n"
+                           "    location /c { proxy_pass https://secure; proxy_ssl_name $host;\n"
+                           "      proxy_ssl_verify_depth 3;\n"
+                           "      location /c/d { proxy_pass https://[::1]:443; } }\n"
+                           "    location /e { proxy_pass http://127.0.0.1:443; }\n"
+                           "    location /f { proxy_pass https://127.0.0.1; }\n"
+                           "  }\n"
+                           "  upstream secure { server 127.0.0.1:8443; }\n"
+                           "}\n");
+    rp_server_t *s = c->servers[0];
+    rp_loc_conf_t *a = &s->locations[0]->conf, *b = &s->locations[1]->conf;
+    rp_loc_conf_t *cc = &s->locations[2]->conf, *d = &s->locations[2]->children[0]->conf;
+    rp_loc_conf_t *e = &s->locations[3]->conf, *f = &s->locations[4]->conf;
+    assert_int_equal(a->proxy_pass->ssl, 1);
+    assert_true(rp_str_eq(a->proxy_pass->host, RP_STR("127.0.0.1")));
+    assert_true(rp_str_eq(a->proxy_pass->port, RP_STR("443")));
+    assert_string_equal(a->proxy_pass->upstream->name, "127.0.0.1:443");
+    assert_string_equal(a->proxy_pass->upstream->servers[0].addr.text, "127.0.0.1:443");
+    assert_true(rp_str_eq(a->proxy_pass->ssl_name, RP_STR("127.0.0.1")));
+    assert_true(rp_str_eq(a->proxy_ssl.name->raw, RP_STR("127.0.0.1")));
+    assert_true(rp_str_eq(b->proxy_pass->host, RP_STR("127.0.0.1:8443")));
+    assert_true(rp_str_eq(b->proxy_pass->port, RP_STR("8443")));
+    assert_true(rp_str_eq(b->proxy_pass->uri, RP_STR("/x/")));
+    assert_true(rp_str_eq(cc->proxy_pass->host, RP_STR("secure")));
+    assert_true(rp_str_eq(cc->proxy_pass->port, RP_STR("443")));
+    assert_string_equal(cc->proxy_pass->upstream->servers[0].addr.text, "127.0.0.1:8443");
+    assert_true(rp_str_eq(cc->proxy_ssl.name->raw, RP_STR("$host")));
+    assert_true(rp_str_eq(d->proxy_pass->host, RP_STR("[::1]")));
+    assert_true(rp_str_eq(d->proxy_pass->ssl_name, RP_STR("::1")));
+    /* inherited from the parent location: the explicit name and depth */
+    assert_true(rp_str_eq(d->proxy_ssl.name->raw, RP_STR("$host")));
+    assert_int_equal(d->proxy_ssl.verify_depth, 3);
+    /* http://host:443 is plain HTTP to port 443, with ":443" in $proxy_host */
+    assert_int_equal(e->proxy_pass->ssl, 0);
+    assert_null(e->proxy_ssl_ctx);
+    assert_true(rp_str_eq(e->proxy_pass->host, RP_STR("127.0.0.1:443")));
+    /* defaults and inheritance http -> server -> location */
+    assert_int_equal(a->proxy_ssl.verify, 0);
+    assert_int_equal(a->proxy_ssl.verify_depth, 1);
+    assert_int_equal(a->proxy_ssl.server_name, 1);
+    assert_int_equal(a->proxy_ssl.protocols, RP_SSL_TLSv1_3);
+    assert_int_equal(a->proxy_ssl.session_reuse, 0);
+    assert_null(a->proxy_ssl.ciphers.value);
+    assert_int_equal(s->conf.proxy_ssl.session_reuse, 0);
+    assert_int_equal(c->servers[0]->conf.proxy_ssl.server_name, 1);
+    /* a context per distinct setting, shared otherwise; none without https */
+    assert_non_null(a->proxy_ssl_ctx);
+    assert_ptr_equal(a->proxy_ssl_ctx, b->proxy_ssl_ctx);
+    assert_ptr_equal(a->proxy_ssl_ctx, f->proxy_ssl_ctx);
+    assert_non_null(cc->proxy_ssl_ctx);
+    assert_ptr_not_equal(a->proxy_ssl_ctx, cc->proxy_ssl_ctx);
+    assert_ptr_equal(cc->proxy_ssl_ctx, d->proxy_ssl_ctx);
+    assert_null(s->conf.proxy_ssl_ctx);
+    rp_conf_unref(c);
+
+    /* defaults with nothing set */
+    c = load_ok("http { server { listen 127.0.0.1:1; location / { proxy_pass https://x.test; } } "
+                "upstream x.test { server 127.0.0.1:9443; } }");
+    rp_loc_conf_t *l = &c->servers[0]->locations[0]->conf;
+    assert_int_equal(l->proxy_ssl.server_name, 0);
+    assert_int_equal(l->proxy_ssl.session_reuse, 1);
+    assert_int_equal(l->proxy_ssl.protocols, RP_SSL_TLSv1_2 | RP_SSL_TLSv1_3);
+    assert_true(rp_str_eq(l->proxy_ssl.name->raw, RP_STR("x.test")));
+    assert_true(rp_str_eq(l->proxy_pass->host, RP_STR("x.test")));
+    rp_conf_unref(c);
+}
+
 /* ---- maps ---- */
 
 static void test_maps(void **state)
@@ -1247,6 +1338,7 @@ int main(void)
         cmocka_unit_test(test_upstreams),
         cmocka_unit_test(test_maps),
         cmocka_unit_test(test_fragment_and_include),
+        cmocka_unit_test(test_proxy_https),
         cmocka_unit_test(test_reference_configs),
         cmocka_unit_test(test_no_test_flag_opens_logs),
         cmocka_unit_test(test_quickstart),

@@ -325,8 +325,8 @@ static const err_case_t err_cases[] = {
     { "http { ssl_early_data on; }", "\"ssl_early_data\" directive is not supported yet in @F:1" },
     { "http { ssl_stapling_responder http://x; }",
       "\"ssl_stapling_responder\" directive is not supported yet in @F:1" },
-    { "http { proxy_ssl_verify on; }",
-      "\"proxy_ssl_verify\" directive is not supported yet in @F:1" },
+    { "http { proxy_ssl_crl @D/ca.pem; }",
+      "\"proxy_ssl_crl\" directive is not supported yet in @F:1" },
 };
 
 static void test_conf_errors(void **state)
@@ -863,6 +863,437 @@ static void test_transport_eof(void **state)
     rp_conf_unref(c);
 }
 
+/* ---- TLS to backends (proxy_pass https://, proxy_ssl_*) ---- */
+
+/* The backend: server a.test (rsa-a) on 8443, plus `extra` in its block;
+ * the proxy: location / with proxy_pass https://a.test (an upstream on
+ * 127.0.0.1:8443) and `pssl` in the location. */
+static rp_conf_t *proxy_conf(const char *extra, const char *pssl)
+{
+    char conf[4096];
+    snprintf(conf, sizeof(conf),
+             "http {\n"
+             " server { listen 127.0.0.1:8443 ssl; server_name a.test;\n"
+             "   ssl_certificate @D/rsa-a.pem; ssl_certificate_key @D/rsa-a.key; %s }\n"
+             " server { listen 127.0.0.1:8080;\n"
+             "   location / { proxy_pass https://a.test; %s } }\n"
+             " upstream a.test { server 127.0.0.1:8443; }\n"
+             "}\n",
+             extra ? extra : "", pssl ? pssl : "");
+    return load_ok(conf);
+}
+
+static rp_loc_conf_t *proxy_loc(rp_conf_t *c)
+{
+    return &c->servers[1]->locations[0]->conf;
+}
+
+typedef struct {
+    SSL *c, *s;
+    int fds[2];
+    int ok;
+} chs_t;
+
+/* The backend connection the way the proxy makes it: the name from
+ * proxy_ssl_name (constant here), SNI only with proxy_ssl_server_name on,
+ * the name checked only with proxy_ssl_verify on. Server side: listen ls
+ * (its default server's context), or a bare context sctx. */
+static void chandshake(chs_t *h, const rp_listen_t *ls, SSL_CTX *sctx, const rp_loc_conf_t *lc,
+                       const char *name, const void *peer)
+{
+    memset(h, 0, sizeof(*h));
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, h->fds), 0);
+    nonblock(h->fds[0]);
+    nonblock(h->fds[1]);
+    if (!name)
+        name = (const char *)lc->proxy_ssl.name->raw.data;
+    h->c = rp_tls_client_new(lc->proxy_ssl_ctx, h->fds[0], lc->proxy_ssl.server_name ? name : NULL,
+                             lc->proxy_ssl.verify ? name : NULL, peer);
+    assert_non_null(h->c);
+    h->s = rp_tls_conn_new(sctx ? (void *)sctx : ls->default_server->ssl_ctx, h->fds[1], ls);
+    assert_non_null(h->s);
+    int cdone = 0, sdone = 0, failed = 0;
+    for (int i = 0; i < 200 && !(cdone && sdone) && !failed; i++) {
+        if (!cdone) {
+            int rc = rp_tls_transport.handshake(h->c);
+            if (rc == RP_OK)
+                cdone = 1;
+            else if (rc == RP_IO_ERROR)
+                failed = 1;
+        }
+        if (!sdone) {
+            int rc = rp_tls_transport.handshake(h->s);
+            if (rc == RP_OK)
+                sdone = 1;
+            else if (rc == RP_IO_ERROR)
+                failed = 1;
+        }
+    }
+    ERR_clear_error();
+    h->ok = cdone && sdone && !failed;
+    if (!h->ok)
+        return;
+    /* a byte each way: TLS 1.3 tickets reach the client's cache */
+    char ch;
+    assert_int_equal(rp_tls_transport.send(h->s, "s", 1), 1);
+    ssize_t n = RP_IO_WANT_READ;
+    for (int i = 0; i < 50 && n == RP_IO_WANT_READ; i++)
+        n = rp_tls_transport.recv(h->c, &ch, 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(rp_tls_transport.send(h->c, "c", 1), 1);
+    n = RP_IO_WANT_READ;
+    for (int i = 0; i < 50 && n == RP_IO_WANT_READ; i++)
+        n = rp_tls_transport.recv(h->s, &ch, 1);
+    assert_int_equal(n, 1);
+}
+
+static void chs_free(chs_t *h)
+{
+    if (h->c)
+        rp_tls_transport.close(h->c);
+    if (h->s)
+        rp_tls_transport.close(h->s);
+    close(h->fds[0]);
+    close(h->fds[1]);
+    ERR_clear_error();
+}
+
+static void test_proxy_conf(void **state)
+{
+    rp_conf_t *c = load_ok("http {\n"
+                           " proxy_ssl_verify on;\n"
+                           " proxy_ssl_trusted_certificate @D/ca.pem;\n"
+                           " proxy_ssl_verify_depth 2;\n"
+                           " proxy_ssl_protocols TLSv1.2;\n"
+                           " proxy_ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256;\n"
+                           " proxy_ssl_conf_command Options -SessionTicket;\n"
+                           " server { listen 127.0.0.1:8080;\n"
+                           "  proxy_ssl_server_name on; proxy_ssl_name backend.test;\n"
+                           "  proxy_ssl_certificate @D/client.pem;\n"
+                           "  proxy_ssl_certificate_key @D/client.key;\n"
+                           "  location / { proxy_pass https://127.0.0.1:9443; }\n"
+                           "  location /p { proxy_pass http://127.0.0.1:9080; }\n"
+                           "  location /n { proxy_pass https://127.0.0.1:9443;\n"
+                           "   proxy_ssl_session_reuse off; proxy_ssl_verify off; } } }\n");
+    rp_loc_conf_t *l = &c->servers[0]->locations[0]->conf;
+    const rp_proxy_ssl_conf_t *ps = &l->proxy_ssl;
+    assert_int_equal(ps->verify, 1);
+    assert_int_equal(ps->verify_line, 2);
+    assert_int_equal(ps->verify_depth, 2);
+    assert_int_equal(ps->server_name, 1);
+    assert_true(rp_str_eq(ps->name->raw, RP_STR("backend.test")));
+    assert_int_equal(ps->protocols, RP_SSL_TLSv1_2);
+    assert_int_equal(ps->session_reuse, 1);
+    assert_int_equal(ps->nconf_cmds, 1);
+    char want[512];
+    snprintf(want, sizeof(want), "%s/client.key", dir);
+    assert_string_equal(ps->certificate_key.value, want);
+    assert_int_equal(ps->certificate_key.line, 11);
+    SSL_CTX *ctx = l->proxy_ssl_ctx;
+    assert_non_null(ctx);
+    assert_int_equal(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER);
+    assert_int_equal(SSL_CTX_get_verify_depth(ctx), 2);
+    assert_int_equal(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+    assert_int_equal(SSL_CTX_get_max_proto_version(ctx), TLS1_2_VERSION);
+    assert_true(SSL_CTX_get_options(ctx) & SSL_OP_NO_TICKET); /* the conf command */
+    assert_non_null(SSL_CTX_get0_certificate(ctx));
+    assert_int_equal(SSL_CTX_get_session_cache_mode(ctx) & SSL_SESS_CACHE_CLIENT,
+                     SSL_SESS_CACHE_CLIENT);
+    assert_null(c->servers[0]->locations[1]->conf.proxy_ssl_ctx);
+    SSL_CTX *n = c->servers[0]->locations[2]->conf.proxy_ssl_ctx;
+    assert_non_null(n);
+    assert_ptr_not_equal(n, ctx);
+    assert_int_equal(SSL_CTX_get_verify_mode(n), SSL_VERIFY_NONE);
+    assert_int_equal(SSL_CTX_get_session_cache_mode(n), SSL_SESS_CACHE_OFF);
+    rp_conf_unref(c);
+
+    /* nginx's defaults: no verification, TLSv1.2 and TLSv1.3, DEFAULT */
+    c = proxy_conf(NULL, NULL);
+    l = proxy_loc(c);
+    ctx = l->proxy_ssl_ctx;
+    assert_int_equal(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_NONE);
+    assert_int_equal(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+    assert_int_equal(SSL_CTX_get_max_proto_version(ctx), TLS1_3_VERSION);
+    assert_null(SSL_CTX_get0_certificate(ctx));
+    assert_int_equal(l->proxy_ssl.server_name, 0);
+    assert_true(rp_str_eq(l->proxy_ssl.name->raw, RP_STR("a.test")));
+    rp_conf_unref(c);
+
+    /* settings that would be errors are not checked without https */
+    c = load_ok("http { proxy_ssl_verify on; proxy_ssl_certificate @D/none.pem;\n"
+                " server { listen 127.0.0.1:8080; location / { proxy_pass http://127.0.0.1; } } }");
+    rp_conf_unref(c);
+}
+
+static void test_proxy_conf_errors(void **state)
+{
+    static const struct {
+        const char *pssl; /* http-level directives, one per line from line 2 */
+        const char *err;  /* "@D" = the certificate directory */
+        int line;         /* of the directive at fault */
+    } cases[] = {
+        { "proxy_ssl_verify on;", "no proxy_ssl_trusted_certificate for proxy_ssl_verify", 2 },
+        { "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate @D/none.pem;",
+          "cannot load trusted certificates \"@D/none.pem\"", 3 },
+        { "proxy_ssl_trusted_certificate @D/garbage.pem;",
+          "cannot load trusted certificates \"@D/garbage.pem\"", 2 },
+        { "proxy_ssl_certificate @D/none.pem;\nproxy_ssl_certificate_key @D/client.key;",
+          "cannot load certificate \"@D/none.pem\"", 2 },
+        { "proxy_ssl_certificate @D/client.pem;\nproxy_ssl_certificate_key @D/none.key;",
+          "cannot load certificate key \"@D/none.key\"", 3 },
+        { "proxy_ssl_certificate @D/client.pem;\nproxy_ssl_certificate_key @D/garbage.pem;",
+          "cannot load certificate key \"@D/garbage.pem\"", 3 },
+        { "proxy_ssl_certificate @D/client.pem;\nproxy_ssl_certificate_key @D/rsa-a.key;",
+          "certificate \"@D/client.pem\" and key \"@D/rsa-a.key\" do not match", 3 },
+        { "proxy_ssl_certificate @D/client.pem;",
+          "no \"proxy_ssl_certificate_key\" is defined for certificate \"@D/client.pem\"", 2 },
+        { "proxy_ssl_ciphers NOPE;", "SSL_CTX_set_cipher_list(\"NOPE\") failed", 2 },
+        { "proxy_ssl_conf_command Nope x;", "proxy_ssl_conf_command \"Nope\" \"x\" failed", 2 },
+        { "proxy_ssl_certificate $x.pem;",
+          "\"$x.pem\" in \"proxy_ssl_certificate\" directive is not supported yet", 2 },
+        { "proxy_ssl_protocols TLSv9;", "invalid value \"TLSv9\" in \"proxy_ssl_protocols\"", 2 },
+        { "proxy_ssl_name \"\";", "empty value in \"proxy_ssl_name\" directive", 2 },
+        { "proxy_ssl_name a;\nproxy_ssl_name b;", "\"proxy_ssl_name\" directive is duplicate", 3 },
+    };
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        char conf[2048], err[1024] = "", want[1024], at[600], wat[600];
+        snprintf(conf, sizeof(conf),
+                 "http {\n%s\n server { listen 127.0.0.1:8080;\n"
+                 "  location / { proxy_pass https://127.0.0.1:9443; } } }\n",
+                 cases[i].pssl);
+        rp_conf_t *c = load(conf, err, sizeof(err));
+        expand(cases[i].err, want, sizeof(want));
+        snprintf(at, sizeof(at), "@F:%d", cases[i].line);
+        expand(at, wat, sizeof(wat));
+        if (c) {
+            rp_conf_unref(c);
+            fail_msg("case %zu: loaded, expected: %s", i, want);
+        }
+        if (!strstr(err, want) || !strstr(err, wat))
+            fail_msg("case %zu:\n  got:  %s\n  want: %s ... in %s", i, err, want, wat);
+    }
+}
+
+static SSL_CTX *bare_server_ctx(const char *base)
+{
+    char p[512];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    assert_non_null(ctx);
+    int leaf = strcmp(base, "leaf-a") == 0; /* rsa-a without its CA */
+    if (leaf)
+        base = "rsa-a";
+    snprintf(p, sizeof(p), "%s/%s.pem", dir, base);
+    if (leaf)
+        assert_int_equal(SSL_CTX_use_certificate_file(ctx, p, SSL_FILETYPE_PEM), 1);
+    else
+        assert_int_equal(SSL_CTX_use_certificate_chain_file(ctx, p), 1);
+    snprintf(p, sizeof(p), "%s/%s.key", dir, base);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, p, SSL_FILETYPE_PEM), 1);
+    return ctx;
+}
+
+static void test_proxy_verify(void **state)
+{
+    static const struct {
+        const char *pssl;
+        const char *server; /* bare server context from this pair, NULL: a.test */
+        const char *name;   /* NULL: the configured proxy_ssl_name */
+        int ok;
+        const char *why; /* rp_tls_verify_error, NULL: none */
+    } cases[] = {
+        /* off (nginx's default): any certificate, any name */
+        { "", NULL, NULL, 1, NULL },
+        { "", NULL, "b.test", 1, NULL },
+        { "", "expired", NULL, 1, NULL },
+        { "", "rsa-wild", NULL, 1, NULL },
+        /* on: trusted chain and the name */
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", NULL, NULL, 1, NULL },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", "ec-a", NULL, 1, NULL },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", NULL, "b.test", 0,
+          "hostname mismatch" },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", NULL, "A.TEST", 1,
+          NULL },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", "rsa-wild",
+          "x.wild.test", 1, NULL },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", "rsa-wild",
+          "x.y.wild.test", 0, "hostname mismatch" },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", NULL, "127.0.0.1", 0,
+          "IP address mismatch" },
+        /* the backend sends its chain with the (untrusted) CA in it */
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/other-ca.pem;", NULL, NULL, 0,
+          "self-signed certificate in certificate chain" },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/other-ca.pem;", "leaf-a", NULL, 0,
+          "unable to get local issuer certificate" },
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;", "expired",
+          "expired.test", 0, "certificate has expired" },
+        /* OpenSSL's depth counts intermediates: a leaf issued by the
+         * trusted CA itself passes even at 0 */
+        { "proxy_ssl_verify on; proxy_ssl_trusted_certificate @D/ca.pem;"
+          " proxy_ssl_verify_depth 0;",
+          NULL, NULL, 1, NULL },
+        { "proxy_ssl_name b.test; proxy_ssl_verify on;"
+          " proxy_ssl_trusted_certificate @D/ca.pem;",
+          "rsa-b", NULL, 1, NULL },
+    };
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        char pssl[512];
+        expand(cases[i].pssl, pssl, sizeof(pssl));
+        rp_conf_t *c = proxy_conf(NULL, pssl);
+        SSL_CTX *sctx = cases[i].server ? bare_server_ctx(cases[i].server) : NULL;
+        chs_t h;
+        chandshake(&h, &c->listens[0], sctx, proxy_loc(c), cases[i].name, NULL);
+        if (h.ok != cases[i].ok)
+            fail_msg("case %zu: handshake %s", i, h.ok ? "succeeded" : "failed");
+        const char *why = rp_tls_verify_error(h.c);
+        if (cases[i].why) {
+            if (!why || strcmp(why, cases[i].why) != 0)
+                fail_msg("case %zu: verify error \"%s\", want \"%s\"", i, why ? why : "(none)",
+                         cases[i].why);
+        } else if (cases[i].ok && proxy_loc(c)->proxy_ssl.verify) {
+            assert_null(why);
+        }
+        chs_free(&h);
+        SSL_CTX_free(sctx);
+        rp_conf_unref(c);
+    }
+}
+
+static void test_proxy_sni(void **state)
+{
+    static const struct {
+        const char *pssl;
+        const char *name; /* NULL: the configured proxy_ssl_name */
+        const char *sni;  /* what the backend saw, NULL: none */
+    } cases[] = {
+        { "", NULL, NULL },
+        { "proxy_ssl_server_name off;", NULL, NULL },
+        { "proxy_ssl_server_name on;", NULL, "a.test" },
+        { "proxy_ssl_server_name on; proxy_ssl_name b.test;", NULL, "b.test" },
+        { "proxy_ssl_server_name on;", "127.0.0.1", NULL }, /* RFC 6066: no IP literals */
+        { "proxy_ssl_server_name on;", "::1", NULL },
+    };
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        rp_conf_t *c = proxy_conf(NULL, cases[i].pssl);
+        chs_t h;
+        chandshake(&h, &c->listens[0], NULL, proxy_loc(c), cases[i].name, NULL);
+        assert_true(h.ok);
+        const char *got = rp_tls_server_name(h.s);
+        if (cases[i].sni ? !got || strcmp(got, cases[i].sni) != 0 : got != NULL)
+            fail_msg("case %zu: SNI \"%s\", want \"%s\"", i, got ? got : "(none)",
+                     cases[i].sni ? cases[i].sni : "(none)");
+        chs_free(&h);
+        rp_conf_unref(c);
+    }
+}
+
+static void test_proxy_client_cert(void **state)
+{
+    static const char backend[] = "ssl_verify_client on; ssl_client_certificate @D/ca.pem;";
+    static const struct {
+        const char *pssl;
+        int ok;
+    } cases[] = {
+        { "", 0 },
+        { "proxy_ssl_certificate @D/client.pem; proxy_ssl_certificate_key @D/client.key;", 1 },
+        { "proxy_ssl_certificate @D/client-other.pem;"
+          " proxy_ssl_certificate_key @D/client-other.key;",
+          0 },
+    };
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        for (int v = 0; v < 2; v++) {
+            char pssl[512];
+            snprintf(pssl, sizeof(pssl), "%s%s", cases[i].pssl,
+                     v ? " proxy_ssl_protocols TLSv1.2;" : "");
+            rp_conf_t *c = proxy_conf(backend, pssl);
+            chs_t h;
+            chandshake(&h, &c->listens[0], NULL, proxy_loc(c), NULL, NULL);
+            if (h.ok != cases[i].ok)
+                fail_msg("case %zu (%s): handshake %s", i, v ? "TLSv1.2" : "TLSv1.3",
+                         h.ok ? "succeeded" : "failed");
+            if (h.ok) {
+                assert_string_equal(rp_tls_client_verify(h.s), "SUCCESS");
+                char dn[256];
+                assert_true(rp_tls_client_s_dn(h.s, dn, sizeof(dn)) > 0);
+                assert_non_null(strstr(dn, "CN=client one"));
+            }
+            chs_free(&h);
+            rp_conf_unref(c);
+        }
+    }
+}
+
+/* Two connections to the same backend server: the second resumes when
+ * proxy_ssl_session_reuse is on, under both TLS versions; sessions never
+ * cross server identities (peer) or names. */
+static void test_proxy_session_reuse(void **state)
+{
+    static const struct {
+        const char *pssl;
+        int reuse;
+    } cases[] = {
+        { "", 1 },
+        { "proxy_ssl_protocols TLSv1.2;", 1 },
+        { "proxy_ssl_session_reuse on; proxy_ssl_verify on;"
+          " proxy_ssl_trusted_certificate @D/ca.pem;",
+          1 },
+        { "proxy_ssl_session_reuse off;", 0 },
+        { "proxy_ssl_session_reuse off; proxy_ssl_protocols TLSv1.2;", 0 },
+    };
+    int peer_a, peer_b; /* identities of two backend servers */
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        char pssl[512];
+        expand(cases[i].pssl, pssl, sizeof(pssl));
+        rp_conf_t *c = proxy_conf(NULL, pssl);
+        rp_loc_conf_t *lc = proxy_loc(c);
+        chs_t h;
+        chandshake(&h, &c->listens[0], NULL, lc, NULL, &peer_a);
+        assert_true(h.ok);
+        assert_int_equal(SSL_session_reused(h.c), 0);
+        chs_free(&h);
+        assert_int_equal(rp_tls_client_cached(lc->proxy_ssl_ctx), cases[i].reuse ? 1 : 0);
+        for (int k = 0; k < 2; k++) { /* a resumed session stays usable */
+            chandshake(&h, &c->listens[0], NULL, lc, NULL, &peer_a);
+            assert_true(h.ok);
+            if (SSL_session_reused(h.c) != cases[i].reuse)
+                fail_msg("case %zu, connection %d: reused %d", i, k + 2, SSL_session_reused(h.c));
+            assert_int_equal(SSL_session_reused(h.s), cases[i].reuse);
+            chs_free(&h);
+        }
+        /* another backend server, another name, or no peer: full handshake */
+        chandshake(&h, &c->listens[0], NULL, lc, NULL, &peer_b);
+        assert_true(h.ok);
+        assert_int_equal(SSL_session_reused(h.c), 0);
+        chs_free(&h);
+        chandshake(&h, &c->listens[0], NULL, lc, "A.test", &peer_a);
+        assert_true(h.ok);
+        if (lc->proxy_ssl.verify) /* the verified name is part of the key */
+            assert_int_equal(SSL_session_reused(h.c), 0);
+        chs_free(&h);
+        chandshake(&h, &c->listens[0], NULL, lc, NULL, NULL);
+        assert_true(h.ok);
+        assert_int_equal(SSL_session_reused(h.c), 0);
+        chs_free(&h);
+        rp_conf_unref(c);
+    }
+
+    /* a new generation (new server ticket keys) refuses the old session;
+     * the client falls back to a full handshake and caches the new one */
+    rp_conf_t *c = proxy_conf(NULL, NULL), *c2 = proxy_conf(NULL, NULL);
+    chs_t h;
+    chandshake(&h, &c->listens[0], NULL, proxy_loc(c), NULL, &peer_a);
+    chs_free(&h);
+    chandshake(&h, &c2->listens[0], NULL, proxy_loc(c), NULL, &peer_a);
+    assert_true(h.ok);
+    assert_int_equal(SSL_session_reused(h.c), 0);
+    chs_free(&h);
+    chandshake(&h, &c2->listens[0], NULL, proxy_loc(c), NULL, &peer_a);
+    assert_true(h.ok);
+    assert_int_equal(SSL_session_reused(h.c), 1);
+    chs_free(&h);
+    rp_conf_unref(c2);
+    rp_conf_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -878,6 +1309,12 @@ int main(void)
         cmocka_unit_test(test_client_certificates),
         cmocka_unit_test(test_stapling),
         cmocka_unit_test(test_transport_eof),
+        cmocka_unit_test(test_proxy_conf),
+        cmocka_unit_test(test_proxy_conf_errors),
+        cmocka_unit_test(test_proxy_verify),
+        cmocka_unit_test(test_proxy_sni),
+        cmocka_unit_test(test_proxy_client_cert),
+        cmocka_unit_test(test_proxy_session_reuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
