@@ -133,7 +133,10 @@ def test_https_backend_client_certificate(rampart, certs):
     assert resp.status == 200 and "verify=SUCCESS" in resp.text
 
 
+@pytest.mark.rampart_only
 def test_https_backend_bad_client_key_is_config_error(conf_test, certs):
+    """A client key that does not match its certificate is caught at -t
+    (nginx notices only when a request first uses it)."""
     rc, out, path = conf_test(_conf(certs, """
     server {
         listen @LISTEN@;
