@@ -59,6 +59,24 @@ def stream_rows(cells, meta):
     return rows
 
 
+# The TLS runs (TLS=1): new connections from openssl s_time (no latency
+# figure), keep-alive from wrk. No "backend alone": the backend speaks HTTP.
+TLS_ROWS = [
+    ("tls_new_ec", "rps", "new TLS connection per request, ECDSA P-256", "connections/s", "{:,.0f}", "higher"),
+    ("tls_new_ec", "cpu_us", "new TLS connection per request, ECDSA P-256", "CPU µs / connection", "{:.1f}", "lower"),
+    ("tls_new_rsa", "rps", "new TLS connection per request, RSA 2048", "connections/s", "{:,.0f}", "higher"),
+    ("tls_new_rsa", "cpu_us", "new TLS connection per request, RSA 2048", "CPU µs / connection", "{:.1f}", "lower"),
+    ("tls_ka", "rps", "keep-alive over TLS, 100 B", "requests/s", "{:,.0f}", "higher"),
+    ("tls_ka", "p99_ms", "keep-alive over TLS, 100 B", "p99 latency, ms", "{:.2f}", "lower"),
+    ("tls_ka", "cpu_us", "keep-alive over TLS, 100 B", "CPU µs / request", "{:.2f}", "lower"),
+]
+
+
+def tls_rows(cells):
+    """Rows for the TLS runs, when they ran (TLS=1)."""
+    return TLS_ROWS if any(k[1].startswith("tls_") for k in cells) else []
+
+
 def load(path):
     cells = {}
     for line in open(path):
@@ -122,7 +140,8 @@ def main(argv):
     out.append("")
     out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
     out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
-    for scenario, metric, label, unit, fmt, better in ROWS + stream_rows(cells, meta) + count_rows(cells):
+    rows = ROWS + tls_rows(cells) + stream_rows(cells, meta) + count_rows(cells)
+    for scenario, metric, label, unit, fmt, better in rows:
         vals = {}
         texts = []
         for t in TARGETS:
@@ -139,6 +158,14 @@ def main(argv):
                "other's: 0.85 for CPU µs / request means rampart uses 15 % less CPU per request; "
                "1.10 for requests/s means 10 % more throughput. \"backend alone\" is the ceiling: "
                "wrk straight at the backend, no proxy.")
+    if tls_rows(cells):
+        out.append("")
+        out.append("TLS rows: TLSv1.2 and TLSv1.3 enabled, each proxy's defaults otherwise "
+                   "(tickets on). New connections: `openssl s_time -new`, %s clients, a full "
+                   "handshake and one request per connection, no resumption; their rate is "
+                   "capped by the clients' own handshake cost, CPU µs / connection is the "
+                   "figure to compare (target: rampart / nginx ≤ 1.05). Keep-alive: wrk over "
+                   "the ECDSA port." % (meta.get("tls_clients") or "?"))
     if stream_rows(cells, meta):
         out.append("")
         out.append("Peak RSS growth: highest 50 ms sample of the proxy's resident memory during "

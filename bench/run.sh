@@ -2,15 +2,16 @@
 # Side-by-side benchmark: rampart, nginx and haproxy, one worker each, in
 # front of the same nginx backend, on loopback. Method: docs/performance.md.
 #
-#   bench/run.sh                      ROUNDS=3 DURATION=5 (about 7 minutes)
+#   bench/run.sh                      ROUNDS=3 DURATION=5 (about 10 minutes)
 #   QUICK=1 bench/run.sh              1 round of 2 s, smaller counts (smoke test)
 #   RAMPART_BIN=/usr/sbin/nginx ...   stand-in while rampart cannot run yet
 #
 # Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNT_CONNS
 # COUNTS(0 skips the callgrind/strace counts) STREAM(0 skips the large-body
-# runs) STREAM_MIB(body size) STREAM_RATE(slow reader, MiB/s) PIN(auto|0)
-# RAMPART_BIN NGINX_BIN HAPROXY_BIN OUT(markdown file) KEEP_WORK(1 keeps the
-# scratch directory).
+# runs) STREAM_MIB(body size) STREAM_RATE(slow reader, MiB/s) TLS(0 skips the
+# TLS runs) TLS_CLIENTS(parallel handshaking clients) PIN(auto|0) RAMPART_BIN
+# NGINX_BIN HAPROXY_BIN OUT(markdown file) KEEP_WORK(1 keeps the scratch
+# directory).
 #
 # Every process this script starts is tracked by PID and stopped on exit;
 # a target that fails is reported as "failed" in its column, the run goes on.
@@ -36,6 +37,8 @@ COUNTS=${COUNTS:-1}
 COUNT_CONNS=${COUNT_CONNS:-1 10}
 STREAM=${STREAM:-1}
 STREAM_RATE=${STREAM_RATE:-256}
+TLS=${TLS:-1}
+TLS_CLIENTS=${TLS_CLIENTS:-8}
 PIN=${PIN:-auto}
 RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -54,6 +57,9 @@ die() { log "error: $*"; exit 1; }
 for tool in wrk h2load curl "$NGINX_BIN" "$HAPROXY_BIN"; do
     command -v "$tool" >/dev/null || die "$tool not found (scripts/deps.sh bench installs it)"
 done
+if [ "$TLS" = 1 ]; then
+    command -v openssl >/dev/null || die "openssl not found (or set TLS=0)"
+fi
 if [ "$COUNTS" = 1 ]; then
     for tool in valgrind strace; do
         command -v "$tool" >/dev/null || die "$tool not found (or set COUNTS=0)"
@@ -225,7 +231,9 @@ W=$(mktemp -d /tmp/rampart-bench.XXXXXX) || die "mktemp"
 chmod 755 "$W"  # nginx workers may run as nobody when we are root
 : >"$W/results.tsv"; : >"$W/notes.txt"
 
-read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy PORT_sink <<<"$($UTIL freeports 5)" ||
+read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy PORT_sink \
+    PORT_rampart_ec PORT_nginx_ec PORT_haproxy_ec \
+    PORT_rampart_rsa PORT_nginx_rsa PORT_haproxy_rsa <<<"$($UTIL freeports 11)" ||
     die "no free ports in 20000-32000"
 
 mkdir -p "$W/backend/logs" "$W/backend/www" "$W/rampart/logs" "$W/nginx/logs" "$W/haproxy"
@@ -234,6 +242,24 @@ head -c 16384 /dev/zero | tr '\0' 'b' >"$W/backend/www/16k"
 # The large response: a sparse file, so it costs no disk and the backend
 # serves it from the page cache at memory speed.
 if [ "$STREAM" = 1 ]; then truncate -s "${STREAM_MIB}M" "$W/backend/www/big"; fi
+# TLS: one self-signed certificate per key type, made here so that every run
+# uses fresh keys of exactly this kind; haproxy takes certificate and key in
+# one PEM file.
+if [ "$TLS" = 1 ]; then
+    mkdir -p "$W/tls"
+    for kind in ec rsa; do
+        case $kind in
+        ec) keyopt="-newkey ec -pkeyopt ec_paramgen_curve:P-256" ;;
+        rsa) keyopt="-newkey rsa:2048" ;;
+        esac
+        # shellcheck disable=SC2086
+        openssl req -x509 $keyopt -nodes -days 30 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout "$W/tls/$kind.key" -out "$W/tls/$kind.crt" >"$W/tls/openssl-$kind.log" 2>&1 ||
+            die "openssl cannot make the $kind certificate (see $W/tls/openssl-$kind.log)"
+        cat "$W/tls/$kind.crt" "$W/tls/$kind.key" >"$W/tls/$kind.pem"
+    done
+fi
 chmod -R a+rX "$W"
 
 cat >"$W/backend/backend.conf" <<EOF
@@ -261,6 +287,8 @@ EOF
 # rampart and nginx read the same nginx-syntax configuration. proxy_conf
 # PORT NAME stream: the same plus /upload to the sink (bench/sink.py), for
 # the large-body runs only, so the other scenarios keep a single location.
+# proxy_conf PORT NAME tls: the same plus two TLS servers, ECDSA and RSA, on
+# their own ports, for the TLS runs only.
 proxy_conf() {
     cat <<EOF
 worker_processes 1;
@@ -304,6 +332,27 @@ EOF
     }
 }
 EOF
+    elif [ "${3:-}" = tls ]; then
+        printf '    }\n'
+        for kind in ec rsa; do
+            # ssl_protocols spelled out: nginx 1.22's default lacks TLSv1.3
+            # (rampart's default is this list). Everything else default:
+            # session tickets on, no session cache, ECDH curves X25519 first.
+            cat <<EOF
+    server {
+        listen 127.0.0.1:$(eval echo "\$PORT_$2_$kind") ssl;
+        ssl_certificate $W/tls/$kind.crt;
+        ssl_certificate_key $W/tls/$kind.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+EOF
+        done
+        printf '}\n'
     else
         printf '    }\n}\n'
     fi
@@ -312,6 +361,10 @@ proxy_conf "$PORT_rampart" rampart >"$W/rampart/proxy.conf"
 proxy_conf "$PORT_nginx" nginx >"$W/nginx/proxy.conf"
 proxy_conf "$PORT_rampart" rampart stream >"$W/rampart/stream.conf"
 proxy_conf "$PORT_nginx" nginx stream >"$W/nginx/stream.conf"
+if [ "$TLS" = 1 ]; then
+    proxy_conf "$PORT_rampart" rampart tls >"$W/rampart/tls.conf"
+    proxy_conf "$PORT_nginx" nginx tls >"$W/nginx/tls.conf"
+fi
 # rampart opens its unlinked body files there; nginx creates its own.
 mkdir -p "$W/rampart/client_body_temp"
 
@@ -339,13 +392,24 @@ EOF
 sed -e "s|^    default_backend be|    use_backend sink if { path_beg /upload }\n&|" \
     "$W/haproxy/haproxy.cfg" >"$W/haproxy/stream.cfg"
 printf 'backend sink\n    server s1 127.0.0.1:%s\n' "$PORT_sink" >>"$W/haproxy/stream.cfg"
+# The TLS runs: the same plus one TLS frontend per certificate, defaults
+# otherwise (TLSv1.2 and TLSv1.3, tickets on, its built-in session cache).
+if [ "$TLS" = 1 ]; then
+    sed -n '/^backend be/q;p' "$W/haproxy/haproxy.cfg" >"$W/haproxy/tls.cfg"
+    for kind in ec rsa; do
+        printf 'frontend fe_%s\n    bind 127.0.0.1:%s ssl crt %s\n    default_backend be\n' \
+            "$kind" "$(eval echo "\$PORT_haproxy_$kind")" "$W/tls/$kind.pem" >>"$W/haproxy/tls.cfg"
+    done
+    sed -n '/^backend be/,$p' "$W/haproxy/haproxy.cfg" >>"$W/haproxy/tls.cfg"
+fi
 
 # cmd_of TARGET: the command line that runs TARGET in the foreground, with
-# the configuration for the large-body runs when VARIANT=stream.
+# the configuration for the large-body runs when VARIANT=stream, for the TLS
+# runs when VARIANT=tls.
 VARIANT=""
 cmd_of() {
     local pc=proxy.conf hc=haproxy.cfg
-    if [ "$VARIANT" = stream ]; then pc=stream.conf hc=stream.cfg; fi
+    if [ -n "$VARIANT" ]; then pc=$VARIANT.conf hc=$VARIANT.cfg; fi
     case $1 in
     backend) echo "$NGINX_BIN -p $W/backend/ -c $W/backend/backend.conf" ;;
     rampart) echo "$RAMPART_BIN -p $W/rampart/ -c $W/rampart/$pc" ;;
@@ -491,18 +555,19 @@ SCENARIOS="ka_small close_small ka_16k"
 CLK_TCK=$(getconf CLK_TCK)
 
 wrk_run() {  # TARGET SCENARIO ROUND
-    local t=$1 s=$2 r=$3 pid port path hdr out c0 c1 parsed req rps p99 bad
+    local t=$1 s=$2 r=$3 pid port path hdr out c0 c1 parsed req rps p99 bad scheme=http
     pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
     case $s in
     ka_small) path=/small; hdr="" ;;
     close_small) path=/small; hdr="Connection: close" ;;
     ka_16k) path=/16k; hdr="" ;;
+    tls_ka) path=/small; hdr=""; scheme=https; port=$(eval echo "\$PORT_${t}_ec") ;;
     esac
     out="$W/wrk-$t-$s-$r.txt"
     c0=$(cpu_ticks "$pid")
     # shellcheck disable=SC2046
     run_bg timeout $((DURATION + 30)) $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
-        ${hdr:+-H "$hdr"} "http://127.0.0.1:$port$path" >"$out" 2>&1
+        ${hdr:+-H "$hdr"} "$scheme://127.0.0.1:$port$path" >"$out" 2>&1
     c1=$(cpu_ticks "$pid")
     if ! alive "$pid"; then
         note "$t: died during $s round $r"
@@ -526,6 +591,81 @@ wrk_run() {  # TARGET SCENARIO ROUND
     record "$t" "$s" cpu_us "$(awk -v c=$((c1 - c0)) -v n="$req" -v hz="$CLK_TCK" \
         'BEGIN { printf "%.3f", c * 1e6 / hz / n }')"
 }
+
+# ---------------------------------------------------------------------------
+# TLS runs, on proxies restarted with the tls configuration: a full
+# handshake per connection (ECDSA, RSA), and keep-alive requests over TLS
+# (wrk_run tls_ka). wrk and h2load resume sessions when they reconnect (a
+# TLS 1.3 ticket, or the TLS 1.2 session kept by SSL_clear), so new
+# connections come from `openssl s_time -new` instead: a fresh SSL object
+# without a session for every connection, one HTTP/1.0 request each,
+# TLS_CLIENTS processes in parallel. docs/performance.md has the check.
+
+TLS_SCENARIOS="tls_new_ec tls_new_rsa tls_ka"
+TLS_DOWN=""
+
+# tls_check TARGET: both TLS ports answer s_time's request with 200 and the
+# 100-byte body; sets REF_<target>_<kind> to the response's size in bytes,
+# which every s_time connection must then read.
+tls_check() {
+    local t=$1 kind port resp
+    for kind in ec rsa; do
+        port=$(eval echo "\$PORT_${t}_$kind")
+        resp="$W/tls/ref-$t-$kind.txt"
+        printf 'GET /small HTTP/1.0\r\n\r\n' |
+            timeout 10 openssl s_client -quiet -connect "127.0.0.1:$port" >"$resp" 2>/dev/null
+        if ! head -1 "$resp" | grep -q '^HTTP/1\.[01] 200 ' ||
+            [ "$(tail -c 100 "$resp")" != "$(head -c 100 "$W/backend/www/small")" ]; then
+            note "$t: TLS $kind port $port: wrong answer to GET /small (see $resp)"
+            return 1
+        fi
+        eval "REF_${t}_$kind=$(wc -c <"$resp")"
+        log "$t: TLS $kind: $(timeout 10 openssl s_client -brief -connect "127.0.0.1:$port" </dev/null 2>&1 |
+            awk -F': ' '/^(Protocol version|Ciphersuite|Server Temp Key|Peer signature type):/ {printf "%s ", $2}')"
+    done
+}
+
+stime_run() {  # TARGET ec|rsa ROUND
+    local t=$1 kind=$2 r=$3 s=tls_new_$2 pid port i p ps="" ok=1 c0 c1 t0 t1 parsed conns bytes ref
+    pid=$(eval echo "\$PID_$t"); port=$(eval echo "\$PORT_${t}_$kind")
+    ref=$(eval echo "\$REF_${t}_$kind")
+    c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
+    for ((i = 1; i <= TLS_CLIENTS; i++)); do
+        # shellcheck disable=SC2046
+        timeout $((DURATION + 30)) $(pin "$CPU_LOAD") openssl s_time -connect "127.0.0.1:$port" \
+            -new -www /small -time "$DURATION" >"$W/stime-$t-$kind-$r-$i.txt" 2>&1 </dev/null &
+        p=$!; track "$p"; ps="$ps $p"
+    done
+    for p in $ps; do
+        wait "$p" || ok=0
+        untrack "$p"
+    done
+    t1=$(date +%s.%N); c1=$(cpu_ticks "$pid")
+    if ! alive "$pid"; then
+        note "$t: died during $s round $r"
+        TLS_DOWN="$TLS_DOWN $t"
+        record "$t" "$s" rps failed
+        return
+    fi
+    if [ "$ok" = 0 ] || ! parsed=$($UTIL stime "$W/stime-$t-$kind-$r"-*.txt); then
+        note "$t: $s round $r: openssl s_time failed (see $W/stime-$t-$kind-$r-*.txt)"
+        record "$t" "$s" rps failed
+        return
+    fi
+    read -r conns bytes <<<"$parsed"
+    # Every connection read the whole 200 response: a proxy that answered
+    # some with an error page or cut them short would change the average.
+    if [ "$conns" -eq 0 ] || [ $((bytes > conns * ref ? bytes - conns * ref : conns * ref - bytes)) -gt $((conns * ref / 100)) ]; then
+        note "$t: $s round $r: $conns connections read $bytes bytes, expected $ref each"
+        record "$t" "$s" rps failed
+        return
+    fi
+    record "$t" "$s" rps "$(awk -v n="$conns" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')"
+    record "$t" "$s" cpu_us "$(awk -v c=$((c1 - c0)) -v n="$conns" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.3f", c * 1e6 / hz / n }')"
+}
+
+tls_is_down() { case " $TLS_DOWN " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------------------
 # Scenario (6): one large body each way, on a freshly started proxy, its
@@ -644,7 +784,8 @@ count_target() {  # TARGET TOOL METRIC CONNS
 # Run.
 
 log "work dir $W; ports backend=$PORT_backend rampart=$PORT_rampart nginx=$PORT_nginx haproxy=$PORT_haproxy"
-log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
+[ "$TLS" = 1 ] && log "TLS ports ECDSA/RSA: rampart=$PORT_rampart_ec/$PORT_rampart_rsa nginx=$PORT_nginx_ec/$PORT_nginx_rsa haproxy=$PORT_haproxy_ec/$PORT_haproxy_rsa"
+log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' tls=$TLS tls_clients=$TLS_CLIENTS pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
 
 start backend || die "the nginx backend does not start (see $W/backend/stderr.log)"
 
@@ -690,6 +831,41 @@ for t in $PROXIES; do
     [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
 done
 
+if [ "$TLS" = 1 ]; then
+    VARIANT=tls
+    for t in $PROXIES; do
+        if is_down "$t" || ! start "$t" || ! tls_check "$t"; then
+            TLS_DOWN="$TLS_DOWN $t"
+            continue
+        fi
+        # shellcheck disable=SC2046
+        run_bg timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s \
+            "https://127.0.0.1:$(eval echo "\$PORT_${t}_ec")/small" >/dev/null 2>&1
+    done
+    read -ra order <<<"$PROXIES"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for s in $TLS_SCENARIOS; do
+            for ((i = 0; i < ${#order[@]}; i++)); do
+                t=${order[$(((i + r - 1) % ${#order[@]}))]}
+                if tls_is_down "$t"; then
+                    record "$t" "$s" rps failed
+                    continue
+                fi
+                log "round $r/$ROUNDS $s $t"
+                case $s in
+                tls_new_*) stime_run "$t" "${s#tls_new_}" "$r" ;;
+                *) wrk_run "$t" "$s" "$r" ;;
+                esac
+            done
+        done
+    done
+    for t in $PROXIES; do
+        pid=$(eval echo "\${PID_$t:-}")
+        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
+    done
+    VARIANT=""
+fi
+
 if [ "$STREAM" = 1 ]; then
     start_sink
     VARIANT=stream
@@ -730,6 +906,8 @@ fi
 stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
 
 stream_set=" STREAM=0"
+tls_set=" TLS=0"
+[ "$TLS" = 1 ] && tls_set=" TLS_CLIENTS=$TLS_CLIENTS"
 [ "$STREAM" = 1 ] && stream_set=" STREAM_MIB=$STREAM_MIB STREAM_RATE=$STREAM_RATE"
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -738,8 +916,10 @@ stream_set=" STREAM=0"
     echo "nginx=$($NGINX_BIN -v 2>&1 | sed 's/^nginx version: //')"
     echo "haproxy=$($HAPROXY_BIN -v 2>&1 | awk 'NR == 1 {print $3}')"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
-    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set"
+    echo "openssl=$(openssl version 2>/dev/null | awk '{print $2}')"
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set$tls_set"
     echo "stream_mib=$STREAM_MIB"
+    echo "tls_clients=$TLS_CLIENTS"
     echo "pinning=${CPU_PROXY:+proxy on CPU $CPU_PROXY, wrk on CPU $CPU_LOAD, backend on CPU $CPU_BACKEND}"
 } >"$W/meta.txt"
 

@@ -4,6 +4,7 @@
     util.py freeports N             N free TCP ports on 127.0.0.1 in 20000-32000
     util.py wrk FILE                "requests rps p99_ms bad" from wrk --latency output
     util.py h2load FILE             "succeeded" from h2load output
+    util.py stime FILE...           "connections bytes" summed over openssl s_time outputs
     util.py callgrind FILE...       summed Ir over callgrind output files
     util.py strace FILE             total system calls from strace -c output
     util.py median V...             median of numbers
@@ -78,6 +79,22 @@ def h2load(path):
     print(m.group(1))
 
 
+def stime(paths):
+    # openssl s_time prints, for the -new pass,
+    #   "N connections in 0.53s; 2267.92 connections/user sec, bytes read B"
+    # (the time there is its own CPU time, not wall time: the driver times
+    # the run itself). Every file must have it, or that client failed.
+    conns = nbytes = 0
+    for p in paths:
+        m = re.search(r"^(\d+) connections in [0-9.]+s; [0-9.]+ connections/user sec, "
+                      r"bytes read (\d+)$", open(p, errors="replace").read(), re.M)
+        if not m:
+            raise SystemExit("failed")
+        conns += int(m.group(1))
+        nbytes += int(m.group(2))
+    print(conns, nbytes)
+
+
 def callgrind(paths):
     total = 0
     found = False
@@ -116,6 +133,8 @@ def main(argv):
             wrk(args[0])
         elif cmd == "h2load":
             h2load(args[0])
+        elif cmd == "stime":
+            stime(args)
         elif cmd == "callgrind":
             callgrind(args)
         elif cmd == "strace":

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs="gcc make pkg-config libpcre2-dev libssl-dev zlib1g-dev curl"
 test_pkgs="$build_pkgs clang-format libcmocka-dev python3-pytest python3-requests python3-websockets python3-h2 clang libclang-rt-14-dev"
-bench_pkgs="$build_pkgs nginx-light haproxy wrk nghttp2-client valgrind strace"
+bench_pkgs="$build_pkgs openssl nginx-light haproxy wrk nghttp2-client valgrind strace"
 
 want=""
 for group in "$@"; do

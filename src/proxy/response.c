@@ -372,7 +372,9 @@ int rp__resp_pump(rp_req_t *r)
  * one writev together with any queued head bytes: no copy. */
 int rp__resp_direct(const rp_req_t *r)
 {
-    return r->resp_head_done && !r->resp_done && !r->head_only &&
+    /* not over TLS: there the head and body go out best as one record,
+     * which the copying path gives (one SSL_write) */
+    return !r->c->tp && r->resp_head_done && !r->resp_done && !r->head_only &&
            (r->out_framing == RP_OUT_LENGTH || r->out_framing == RP_OUT_CLOSE) &&
            r->resp_kind != RP_BODY_CHUNKED;
 }

@@ -379,6 +379,7 @@ void *rp_tls_client_new(void *client_ctx, int fd, const char *sni, const char *v
                         SSL_MODE_RELEASE_BUFFERS);
     if (!SSL_set_fd(s, fd))
         goto fail;
+    SSL_set_read_ahead(s, 1); /* whole records per read(); see transport.c */
     SSL_set_connect_state(s);
     /* RFC 6066 section 3: "Literal IPv4 and IPv6 addresses are not
      * permitted in HostName" */

@@ -96,6 +96,11 @@ void *rp_tls_conn_new(void *ssl_ctx, int fd, const void *listen)
         SSL_free(s);
         return NULL;
     }
+    /* read whole records (and what follows) in one read() instead of a
+     * 5-byte header read and a body read; the connection code keeps
+     * reading until the library says WANT_READ, so nothing buffered inside
+     * is ever stranded by edge-triggered epoll */
+    SSL_set_read_ahead(s, 1);
     SSL_set_ex_data(s, rp_tls_listen_idx, (void *)listen);
     SSL_set_accept_state(s);
     return s;
