@@ -1182,6 +1182,24 @@ static void conn_refresh_conf(rp_conn_t *c)
     }
 }
 
+/* Host chose another server than SNI did, and either one verifies client
+ * certificates: the request would bypass (or dodge) that verification. */
+static int misdirected(rp_conn_t *c, const rp_server_t *srv)
+{
+    const char *sni = rp_tls_server_name(c->tpctx);
+    const rp_server_t *by_sni = c->ls->default_server;
+    if (sni && *sni && strlen(sni) < 256) {
+        char buf[256];
+        int n = rp_route_normalize_host(rp_str_cstr(sni), buf, sizeof(buf));
+        if (n >= 0)
+            by_sni = rp_route_server(c->ls, rp_str(buf, (size_t)n));
+    }
+    if (by_sni == srv)
+        return 0;
+    return by_sni->ssl.verify_client != RP_SSL_VERIFY_OFF ||
+           srv->ssl.verify_client != RP_SSL_VERIFY_OFF;
+}
+
 static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
 {
     rp_worker_t *w = c->w;
@@ -1258,6 +1276,13 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
     h->host = rp_str(hostbuf, (size_t)hl);
     r->srv = rp_route_server(c->ls, h->host);
     r->lc = &r->srv->conf;
+    if (c->tp && misdirected(c, r->srv)) {
+        /* the certificate checks of one server must not admit requests
+         * to another (RFC 9110 15.5.20) */
+        r->keep_alive = 0;
+        send_page(r, 421);
+        return;
+    }
 
     /* target */
     rp_str_t uri = h->path;
