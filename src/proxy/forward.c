@@ -159,7 +159,7 @@ static int build_uphead(rp_req_t *r)
         if (rp_tpl_eval(sh->value, rp_req_var, r, &r->arena, &v) != RP_OK)
             return 500;
         if (rp_str_caseeq_lit(sh->name, "connection")) {
-            conn_set = 1;
+            conn_set = v.len > 0; /* Connection "" (the default) sends none */
             if (v.len && !rp_str_list_has_token(v, RP_STR("keep-alive")))
                 r->up_keepalive = 0;
         }
