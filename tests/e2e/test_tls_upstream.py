@@ -5,10 +5,11 @@ rampart server block answering with what it saw of the connection."""
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
-from helpers import Client, get
+from helpers import Client, get, wait_for
 
 MAKE_CERTS = os.path.join(os.path.dirname(__file__), "..", "fixtures", "tls", "make-certs.sh")
 
@@ -96,6 +97,8 @@ def test_https_backend_wrong_name_is_502_and_logged(rampart, certs):
     log = r.error_log()
     assert "hostname mismatch" in log
     # front and backend share the access log: only the front's 502 line
+    assert wait_for(lambda: "GET /secret" in r.access_log(), timeout=3)
+    time.sleep(0.2)
     lines = [l for l in r.access_log().splitlines() if "GET /secret" in l]
     assert len(lines) == 1 and '" 502 ' in lines[0]
 
