@@ -5,7 +5,7 @@ CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Isrc -D_GNU_SOURCE
 STD = -std=gnu11
-LIBS = -lpcre2-8 -lssl -lcrypto -lpthread
+LIBS = -lpcre2-8 -lssl -lcrypto -lnghttp2 -lpthread
 
 SRC := $(sort $(wildcard src/*/*.c))
 MAIN := src/main.c
