@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs="gcc make pkg-config libpcre2-dev libssl-dev libnghttp2-dev zlib1g-dev curl"
-test_pkgs="$build_pkgs clang-format libcmocka-dev python3-pytest python3-requests python3-websockets python3-h2 clang libclang-rt-14-dev"
+test_pkgs="$build_pkgs clang-format libcmocka-dev python3-pytest python3-requests python3-websockets python3-h2 clang libclang-rt-14-dev openssl testssl.sh"
 bench_pkgs="$build_pkgs openssl nginx-light haproxy wrk nghttp2-client valgrind strace"
 
 want=""

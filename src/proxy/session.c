@@ -429,23 +429,26 @@ static int conn_handshake(rp_conn_t *c)
 {
     if (!c->readable && !c->writable)
         return 0;
-    unsigned char first;
-    ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) {
-        rp_conn_close(c);
-        return -1;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        rp_conn_close(c);
-        return -1;
-    }
-    if (n == 1 && first != 0x16 && !c->tpctx_started) {
-        /* not a TLS handshake record: most likely "GET ..." */
-        send_plain_http_error(c);
-        return -1;
-    }
-    if (n == 1)
+    if (!c->tpctx_started) {
+        /* look at the first byte once, before TLS reads anything: a TLS
+         * handshake record starts with 0x16; anything else (most likely
+         * "GET ...") is plain HTTP sent to a TLS port */
+        unsigned char first;
+        ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            rp_conn_close(c);
+            return -1;
+        }
+        if (n < 0) {
+            c->readable = 0; /* nothing yet: wait for the first bytes */
+            return 0;
+        }
+        if (first != 0x16) {
+            send_plain_http_error(c);
+            return -1;
+        }
         c->tpctx_started = 1;
+    }
     int rc = c->tp->handshake(c->tpctx);
     if (rc == RP_OK) {
         c->handshaked = 1;
