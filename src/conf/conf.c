@@ -351,7 +351,6 @@ static const char *const not_yet[] = {
     "if",
     "set",
     "break",
-    "try_files",
     "sub_filter*",
     "real_ip_*",
     "set_real_ip_from",

@@ -190,6 +190,9 @@ typedef struct {
                          file path = alias + uri[alias_len..] */
     rp_str_t *index;  /* `index` names, default {"index.html"} */
     size_t nindex;
+    rp_tpl_t **try_files; /* `try_files file ... last`: tried in order; the
+                             last is a URI, @name or =code */
+    size_t ntry_files;
 
     rp_error_page_t *error_pages;
     size_t nerror_pages;

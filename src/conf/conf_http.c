@@ -637,6 +637,35 @@ static int set_index(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, 
     return RP_OK;
 }
 
+/* try_files file ... uri | =code: each but the last is a path (under
+ * root) tried in order, "name/" meaning a directory; the last is where the
+ * request goes when none exists. */
+static int set_try_files(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                         const rp__cdir_t *d)
+{
+    rp_loc_conf_t *lc = b->loc;
+    if (lc->try_files)
+        return rp__conf_dup(p, n);
+    const char *last = n->args[n->nargs - 1];
+    if (last[0] == '=') {
+        int64_t v;
+        if (rp__conf_parse_int(last + 1, &v) != RP_OK || v < 100 || v > 999)
+            return rp__conf_err(p, n, "invalid code \"%s\"", last);
+    } else if (last[0] != '/' && last[0] != '@' && last[0] != '$') {
+        return rp__conf_err(p, n, "invalid URI \"%s\" in \"try_files\" directive", last);
+    }
+    lc->try_files = rp_arena_calloc(p->a, n->nargs * sizeof(*lc->try_files));
+    if (!lc->try_files)
+        return rp__conf_oom(p, n);
+    for (size_t i = 0; i < n->nargs; i++) {
+        lc->try_files[i] = rp__conf_tpl(p, n, n->args[i]);
+        if (!lc->try_files[i])
+            return RP_ERROR;
+    }
+    lc->ntry_files = n->nargs;
+    return RP_OK;
+}
+
 static int set_error_page(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                           const rp__cdir_t *d)
 {
@@ -1162,6 +1191,8 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     }
     MERGE_ARR(index, nindex, df->index, 1);
     MERGE_ARR(error_pages, nerror_pages, NULL, 0);
+    /* try_files is not inherited (nginx): a server-level one serves the
+     * requests no location matches */
     MERGE_ARR(add_headers, nadd_headers, NULL, 0);
     if (merge_set_headers(p, c, parent, df) != RP_OK)
         return RP_ERROR;
@@ -1354,6 +1385,7 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     { "root", RP__CTX_HSL, RP__TAKE1, set_root, 0, 0 },
     { "alias", RP__CTX_LOC, RP__TAKE1, set_alias, 0, 0 },
     { "index", RP__CTX_HSL, RP__1MORE, set_index, 0, 0 },
+    { "try_files", RP__CTX_SRV | RP__CTX_LOC, RP__2MORE, set_try_files, 0, 0 },
     { "default_type", RP__CTX_HSL, RP__TAKE1, set_default_type, 0, 0 },
     { "types", RP__CTX_HSL, RP__NOARGS | RP__BLOCK, set_types, 0, 0 },
     { "types_hash_max_size", RP__CTX_HSL, RP__TAKE1, set_hash_size, 0, 0 },

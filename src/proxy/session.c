@@ -1146,6 +1146,75 @@ static void skip_buffered_body(rp_req_t *r)
     }
 }
 
+static int file_exists(rp_req_t *r, rp_str_t root, rp_str_t v, int want_dir)
+{
+    const char *prefix = (root.len && root.data[0] == '/') ? "" : r->conf->prefix;
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s%.*s%.*s", prefix, (int)root.len, root.data, (int)v.len,
+                     v.data);
+    if (n <= 0 || (size_t)n >= sizeof(path))
+        return 0;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+/* try_files: the first existing file (or "dir/") is served as a static
+ * file; otherwise the last argument decides: =code, @named location, or an
+ * internal redirect to a URI. */
+static void do_try_files(rp_req_t *r)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    rp_str_t root;
+    if (rp_tpl_eval(lc->root, rp_req_var, r, &r->arena, &root) != RP_OK) {
+        rp_req_error(r, 500);
+        return;
+    }
+    for (size_t i = 0; i + 1 < lc->ntry_files; i++) {
+        rp_str_t v;
+        if (rp_tpl_eval(lc->try_files[i], rp_req_var, r, &r->arena, &v) != RP_OK || !v.len ||
+            v.data[0] != '/' || memmem(v.data, v.len, "/../", 4))
+            continue;
+        int dir = v.data[v.len - 1] == '/';
+        if (file_exists(r, root, v, dir)) {
+            r->path = v;
+            if (!r->body_done)
+                r->keep_alive = 0; /* the body is not read: close after */
+            do_static(r);
+            return;
+        }
+    }
+    rp_str_t last;
+    if (rp_tpl_eval(lc->try_files[lc->ntry_files - 1], rp_req_var, r, &r->arena, &last) != RP_OK ||
+        !last.len || ++r->redirects > 10) {
+        rp_req_error(r, 500);
+        return;
+    }
+    if (last.data[0] == '=') {
+        int code = atoi(rp_arena_strndup(&r->arena, last.data + 1, last.len - 1));
+        rp_req_error(r, code >= 100 && code <= 999 ? code : 500);
+        return;
+    }
+    if (last.data[0] == '@') {
+        rp_location_t *nl = rp_route_named(r->srv, rp_str(last.data + 1, last.len - 1));
+        if (!nl) {
+            rp_req_error(r, 500);
+            return;
+        }
+        r->loc = nl;
+        r->lc = &nl->conf;
+        req_handle(r);
+        return;
+    }
+    const char *q = memchr(last.data, '?', last.len);
+    rp_str_t p = q ? rp_str(last.data, (size_t)(q - last.data)) : last;
+    if (q)
+        r->args = rp_str(q + 1, last.len - (size_t)(q - last.data) - 1);
+    route_path(r, p);
+    req_handle(r);
+}
+
 static void req_handle(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
@@ -1157,6 +1226,8 @@ static void req_handle(rp_req_t *r)
         if (!r->body_done)
             r->keep_alive = 0; /* the body is not read: close after */
         do_return(r, srv_ret ? srv_ret : lc);
+    } else if (lc->ntry_files) {
+        do_try_files(r);
     } else if (lc->proxy_pass) {
         rp_proxy_start(r);
     } else {

@@ -148,6 +148,7 @@ struct rp_req_s {
     int phase;
     int status;
     int error_page_done;
+    int redirects;      /* internal redirects (try_files): at most 10 */
     uint64_t body_sent; /* response body bytes to the client */
     uint64_t bytes_sent;
     uint64_t head_bytes;
