@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -1088,8 +1089,66 @@ static int prepass_map_body(rp__cparse_t *p, const rp_conf_node_t *n, rp_map_t *
     return RP_OK;
 }
 
+/* Named groups of server_name and location regexes become variables
+ * ($sub for "~^(?<sub>.+)\\.example\\.com$"); they are collected before any
+ * template is compiled, so a use before the regex is fine (nginx too). */
+static int add_capture_names(rp__cparse_t *p, const rp_conf_node_t *n, const char *re)
+{
+    for (const char *q = re; (q = strstr(q, "(?")) != NULL; q += 2) {
+        const char *nm = q + 2;
+        char close = '>';
+        if (*nm == 'P' && nm[1] == '<')
+            nm += 2;
+        else if (*nm == '<' && nm[1] != '=' && nm[1] != '!')
+            nm += 1;
+        else if (*nm == '\'') {
+            nm += 1;
+            close = '\'';
+        } else
+            continue;
+        const char *e = nm;
+        while (*e && (isalnum((unsigned char)*e) || *e == '_'))
+            e++;
+        if (*e != close || e == nm)
+            continue;
+        rp_str_t name = rp_str(nm, (size_t)(e - nm));
+        int known = 0;
+        for (size_t i = 0; i < p->reg.ncaptures; i++)
+            if (rp_str_eq(name, rp_str_cstr(p->reg.captures[i])))
+                known = 1;
+        if (known)
+            continue;
+        char *copy = rp_arena_strndup(p->a, name.data, name.len);
+        char **slot = RP__PUSH(p->a, p->reg.captures, p->reg.ncaptures);
+        if (!copy || !slot)
+            return rp__conf_oom(p, n);
+        *slot = copy;
+    }
+    return RP_OK;
+}
+
+static int prepass_captures(rp__cparse_t *p, const rp_conf_node_t *n)
+{
+    for (size_t i = 0; i < n->nchildren; i++) {
+        const rp_conf_node_t *c = &n->children[i];
+        if (strcmp(c->name, "server_name") == 0) {
+            for (size_t k = 0; k < c->nargs; k++)
+                if (c->args[k][0] == '~' && add_capture_names(p, c, c->args[k]) != RP_OK)
+                    return RP_ERROR;
+        } else if (strcmp(c->name, "location") == 0 && c->nargs == 2 && c->args[0][0] == '~') {
+            if (add_capture_names(p, c, c->args[1]) != RP_OK)
+                return RP_ERROR;
+        }
+        if (c->is_block && prepass_captures(p, c) != RP_OK)
+            return RP_ERROR;
+    }
+    return RP_OK;
+}
+
 static int prepass(rp__cparse_t *p, const rp_conf_node_t *http)
 {
+    if (prepass_captures(p, http) != RP_OK)
+        return RP_ERROR;
     for (size_t i = 0; i < http->nchildren; i++)
         if (strcmp(http->children[i].name, "map") == 0 &&
             prepass_map_name(p, &http->children[i]) != RP_OK)

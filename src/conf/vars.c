@@ -129,6 +129,15 @@ int rp_var_lookup(rp_str_t name, const rp_var_registry_t *reg, rp_var_ref_t *ref
             }
         }
     }
+    if (reg) {
+        for (size_t i = 0; i < reg->ncaptures; i++) {
+            if (rp_str_eq(name, rp_str_cstr(reg->captures[i]))) {
+                ref->id = RP_VAR_NAMED_CAPTURE;
+                ref->arg = rp_str(reg->captures[i], name.len);
+                return RP_OK;
+            }
+        }
+    }
     for (size_t i = 0; i < RP_ARRAY_LEN(prefixed_vars); i++) {
         rp_str_t p = rp_str_cstr(prefixed_vars[i].prefix);
         if (name.len > p.len && memcmp(name.data, p.data, p.len) == 0) {
@@ -210,7 +219,7 @@ rp_tpl_t *rp_tpl_compile(rp_arena_t *a, const char *text, const rp_var_registry_
             set_err(err, errlen, "unknown \"%.*s\" variable", (int)name.len, name.data);
             return NULL;
         }
-        if (p->var.arg.len) {
+        if (p->var.arg.len && p->var.id != RP_VAR_NAMED_CAPTURE) {
             /* header, cookie and argument names compare case-insensitively;
              * storing them lower-case lets the request layer compare bytes */
             char *lc = rp_arena_alloc(a, p->var.arg.len + 1);

@@ -68,6 +68,8 @@ enum rp_var_id {
     RP_VAR_COOKIE_,        /* $cookie_NAME */
     RP_VAR_ARG_,           /* $arg_NAME */
     RP_VAR_CAPTURE,        /* $1..$9: ref->index */
+    RP_VAR_NAMED_CAPTURE,  /* (?<name>...) of a server_name or location
+                              regex: ref->arg is the name as written */
     RP_VAR_MAP,            /* a `map` result: ref->map */
 };
 
@@ -120,6 +122,8 @@ struct rp_map_s {
 typedef struct {
     rp_map_t **maps;
     size_t nmaps;
+    char **captures; /* named groups of the config's regexes */
+    size_t ncaptures;
 } rp_var_registry_t;
 
 /* Looks a variable name up (without '$'). Returns RP_OK and fills ref, or

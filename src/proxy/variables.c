@@ -4,7 +4,9 @@
 #include "proxy/session.h"
 #include "tls/tls.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <arpa/inet.h>
+#include <pcre2.h>
 #include <inttypes.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -149,6 +151,50 @@ static int cookie_value(rp_str_t cookies, rp_str_t name, rp_str_t *out)
 static rp_str_t ms_text(rp_arena_t *a, uint64_t ms)
 {
     return fmt(a, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
+}
+
+/* A named group of the matched location regex, else of the server_name
+ * regex that chose the server (matched again here, only when used). */
+static int named_capture(rp_req_t *r, rp_str_t name, rp_arena_t *a, rp_str_t *out)
+{
+    char nm[64];
+    if (name.len >= sizeof(nm))
+        return RP_DECLINED;
+    memcpy(nm, name.data, name.len);
+    nm[name.len] = '\0';
+    if (r->loc && r->loc->re && r->ncaps > 0) {
+        int g = pcre2_substring_number_from_name(r->loc->re, (PCRE2_SPTR)nm);
+        if (g >= 0 && g < r->ncaps && r->caps[2 * g] >= 0) {
+            *out = rp_str(r->path.data + r->caps[2 * g],
+                          (size_t)(r->caps[2 * g + 1] - r->caps[2 * g]));
+            return RP_OK;
+        }
+    }
+    for (size_t i = 0; r->srv && i < r->srv->nnames; i++) {
+        const rp_server_name_t *sn = &r->srv->names[i];
+        if (sn->kind != RP_NAME_REGEX || !sn->re)
+            continue;
+        int g = pcre2_substring_number_from_name(sn->re, (PCRE2_SPTR)nm);
+        if (g < 0)
+            continue;
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(sn->re, NULL);
+        if (!md)
+            return RP_ERROR;
+        int rc = pcre2_match(sn->re, (PCRE2_SPTR)r->h.host.data, r->h.host.len, 0, 0, md, NULL);
+        int found = RP_DECLINED;
+        if (rc > g) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            if (ov[2 * g] != PCRE2_UNSET) {
+                *out =
+                    rp_arena_str(a, rp_str(r->h.host.data + ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
+                found = RP_OK;
+            }
+        }
+        pcre2_match_data_free(md);
+        if (found == RP_OK || rc >= 0)
+            return found;
+    }
+    return RP_DECLINED;
 }
 
 int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
@@ -412,6 +458,8 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
     }
     case RP_VAR_ARG_:
         return arg_value(r->args, ref->arg, out);
+    case RP_VAR_NAMED_CAPTURE:
+        return named_capture(r, ref->arg, a, out);
     case RP_VAR_CAPTURE:
         if (ref->index < r->ncaps && r->caps[2 * ref->index] >= 0) {
             *out = rp_str(r->path.data + r->caps[2 * ref->index],

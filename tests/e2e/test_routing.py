@@ -41,7 +41,7 @@ server {
 server {
     listen @LISTEN@;
     server_name ~^(?<sub>[a-z]+)\\.regex\\.test$;
-    return 200 "regex";
+    return 200 "regex-$sub";
 }
 server {
     listen @LISTEN@;
@@ -60,7 +60,7 @@ server {
     ("x.deep.example.com", "longer-wildcard"),
     ("www.example.org", "trailing-wildcard"),
     ("www.example.com", "leading-wildcard"),  # leading wildcard wins over trailing
-    ("foo.regex.test", "regex"),
+    ("foo.regex.test", "regex-foo"),
     ("dot.test", "dot"),
     ("a.dot.test", "dot"),
     ("fallback.test", "first"),
@@ -385,3 +385,20 @@ def _get6(port, host):
             data += chunk
     finally:
         s.close()
+
+
+def test_location_regex_named_and_numbered_captures(rampart, backend):
+    """Captures of a location regex are variables: $1 and (?<name>...)."""
+    b = backend("b1")
+    r = rampart("""
+    server {
+        listen @LISTEN@;
+        location ~ ^/user/(?<uid>[0-9]+)/(\\w+)$ {
+            proxy_pass http://@b@;
+            proxy_set_header X-Uid $uid;
+            proxy_set_header X-Second $2;
+        }
+    }
+    """, backends={"b": b})
+    assert get(r.port, "/user/42/profile").status == 200
+    assert b.last.header("X-Uid") == "42" and b.last.header("X-Second") == "profile"

@@ -234,7 +234,7 @@ static const struct {
     { "x${", NULL, 0, "invalid variable name in \"x${\"" },
     { "$nope", NULL, 0, "unknown \"nope\" variable" },
     { "a ${nope} b", NULL, 0, "unknown \"nope\" variable" },
-    { "$connection_upgrade", "V(54)", 0, NULL },
+    { "$connection_upgrade", "V(55)", 0, NULL },
 };
 
 static void test_compile(void **state)
@@ -255,7 +255,7 @@ static void test_compile(void **state)
     assert_int_equal(RP_VAR_HTTP_, 48);
     assert_int_equal(RP_VAR_COOKIE_, 51);
     assert_int_equal(RP_VAR_ARG_, 52);
-    assert_int_equal(RP_VAR_MAP, 54);
+    assert_int_equal(RP_VAR_MAP, 55);
     for (size_t i = 0; i < RP_ARRAY_LEN(compile_cases); i++) {
         char err[128] = "";
         rp_tpl_t *t = rp_tpl_compile(&a, compile_cases[i].text, &reg, err, sizeof(err));
