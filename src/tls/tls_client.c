@@ -4,6 +4,7 @@
  * server and name, shared by the worker threads.
  */
 #include "tls/tls.h"
+#include "tls/tls_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -149,36 +150,6 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
     return kept;
 }
 
-/* ---- errors ---- */
-
-typedef struct {
-    char *err;
-    size_t errlen;
-} err_t;
-
-/* "<sentence>[ (SSL: <reason>)] in FILE:LINE", as tls_ctx.c writes them. */
-static int fail(err_t *e, const char *file, int line, int ssl_reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(err_t *e, const char *file, int line, int ssl_reason, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(e->err, e->errlen, fmt, ap);
-    va_end(ap);
-    unsigned long code = 0, c;
-    while ((c = ERR_get_error()) != 0)
-        code = c;
-    if (k >= 0 && (size_t)k < e->errlen && ssl_reason && code) {
-        char buf[256];
-        ERR_error_string_n(code, buf, sizeof(buf));
-        k += snprintf(e->err + k, e->errlen - (size_t)k, " (SSL: %s)", buf);
-    }
-    if (k >= 0 && (size_t)k < e->errlen && file)
-        snprintf(e->err + k, e->errlen - (size_t)k, " in %s:%d", file, line);
-    ERR_clear_error();
-    return RP_ERROR;
-}
-
 /* ---- building ---- */
 
 static void ctx_release(void *ctx)
@@ -186,7 +157,7 @@ static void ctx_release(void *ctx)
     SSL_CTX_free(ctx);
 }
 
-static int set_protocols(err_t *e, SSL_CTX *ctx, int p, const char *file, int line)
+static int set_protocols(rp__tls_err_t *e, SSL_CTX *ctx, int p, const char *file, int line)
 {
     static const struct {
         int bit;
@@ -206,41 +177,28 @@ static int set_protocols(err_t *e, SSL_CTX *ctx, int p, const char *file, int li
             hi = v[i].version;
         }
     if (!lo)
-        return fail(e, file, line, 0, "no TLS protocol is enabled in \"proxy_ssl_protocols\"");
+        return rp__tls_fail(e, file, line, 0,
+                            "no TLS protocol is enabled in \"proxy_ssl_protocols\"");
     if (!SSL_CTX_set_min_proto_version(ctx, lo) || !SSL_CTX_set_max_proto_version(ctx, hi))
-        return fail(e, file, line, 1, "cannot set TLS protocol versions");
+        return rp__tls_fail(e, file, line, 1, "cannot set TLS protocol versions");
     for (size_t i = 0; i < RP_ARRAY_LEN(v); i++)
         if (v[i].version > lo && v[i].version < hi && !(p & v[i].bit))
             SSL_CTX_set_options(ctx, v[i].no);
     return RP_OK;
 }
 
-static int load_client_cert(err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_conf_t *c)
+static int load_client_cert(rp__tls_err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_conf_t *c)
 {
-    const rp_ssl_arg_t *cert = &c->certificate, *key = &c->certificate_key;
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert->value) != 1)
-        return fail(e, cert->file, cert->line, 1, "cannot load certificate \"%s\"", cert->value);
-    if (SSL_CTX_use_PrivateKey_file(ctx, key->value, SSL_FILETYPE_PEM) != 1) {
-        unsigned long code = ERR_peek_last_error();
-        if (ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH ||
-            ERR_GET_REASON(code) == X509_R_KEY_TYPE_MISMATCH)
-            return fail(e, key->file, key->line, 0,
-                        "certificate \"%s\" and key \"%s\" do not match", cert->value, key->value);
-        return fail(e, key->file, key->line, 1, "cannot load certificate key \"%s\"", key->value);
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return fail(e, key->file, key->line, 0, "certificate \"%s\" and key \"%s\" do not match",
-                    cert->value, key->value);
-    return RP_OK;
+    return rp__tls_load_pair(e, ctx, &c->certificate, &c->certificate_key);
 }
 
-static int apply_conf_commands(err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_conf_t *c)
+static int apply_conf_commands(rp__tls_err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_conf_t *c)
 {
     if (c->nconf_cmds == 0)
         return RP_OK;
     SSL_CONF_CTX *cc = SSL_CONF_CTX_new();
     if (!cc)
-        return fail(e, NULL, 0, 0, "out of memory");
+        return rp__tls_fail(e, NULL, 0, 0, "out of memory");
     SSL_CONF_CTX_set_flags(cc, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_CLIENT |
                                    SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS);
     SSL_CONF_CTX_set_ssl_ctx(cc, ctx);
@@ -248,19 +206,19 @@ static int apply_conf_commands(err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_conf_t
         const rp_ssl_conf_cmd_t *m = &c->conf_cmds[i];
         if (SSL_CONF_cmd(cc, m->name, m->value) <= 0) {
             SSL_CONF_CTX_free(cc);
-            return fail(e, m->file, m->line, 1, "proxy_ssl_conf_command \"%s\" \"%s\" failed",
-                        m->name, m->value);
+            return rp__tls_fail(e, m->file, m->line, 1,
+                                "proxy_ssl_conf_command \"%s\" \"%s\" failed", m->name, m->value);
         }
     }
     int ok = SSL_CONF_CTX_finish(cc);
     SSL_CONF_CTX_free(cc);
     if (ok != 1)
-        return fail(e, c->conf_cmds[0].file, c->conf_cmds[0].line, 1,
-                    "SSL_CONF_CTX_finish() failed");
+        return rp__tls_fail(e, c->conf_cmds[0].file, c->conf_cmds[0].line, 1,
+                            "SSL_CONF_CTX_finish() failed");
     return RP_OK;
 }
 
-static int build(err_t *e, SSL_CTX *ctx, client_data_t *d, const rp_proxy_ssl_conf_t *c,
+static int build(rp__tls_err_t *e, SSL_CTX *ctx, client_data_t *d, const rp_proxy_ssl_conf_t *c,
                  const char *file, int line)
 {
     /* renegotiation and compression off, as on the server side (tls_ctx.c) */
@@ -275,19 +233,19 @@ static int build(err_t *e, SSL_CTX *ctx, client_data_t *d, const rp_proxy_ssl_co
         return RP_ERROR;
     const char *ciphers = c->ciphers.value ? c->ciphers.value : "DEFAULT";
     if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
-        return fail(e, c->ciphers.file ? c->ciphers.file : file,
-                    c->ciphers.file ? c->ciphers.line : line, 1,
-                    "SSL_CTX_set_cipher_list(\"%s\") failed", ciphers);
+        return rp__tls_fail(e, c->ciphers.file ? c->ciphers.file : file,
+                            c->ciphers.file ? c->ciphers.line : line, 1,
+                            "SSL_CTX_set_cipher_list(\"%s\") failed", ciphers);
     if (c->trusted_certificate.value) {
         const rp_ssl_arg_t *f = &c->trusted_certificate;
         if (SSL_CTX_load_verify_locations(ctx, f->value, NULL) != 1)
-            return fail(e, f->file, f->line, 1, "cannot load trusted certificates \"%s\"",
-                        f->value);
+            return rp__tls_fail(e, f->file, f->line, 1, "cannot load trusted certificates \"%s\"",
+                                f->value);
     }
     if (c->verify) {
         if (!c->trusted_certificate.value)
-            return fail(e, c->verify_file, c->verify_line, 0,
-                        "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
+            return rp__tls_fail(e, c->verify_file, c->verify_line, 0,
+                                "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_verify_depth(ctx, (int)c->verify_depth);
     } else {
@@ -313,26 +271,26 @@ static int build(err_t *e, SSL_CTX *ctx, client_data_t *d, const rp_proxy_ssl_co
 int rp_tls_client_ctx(const rp_proxy_ssl_conf_t *c, rp_arena_t *a, void **out, const char *file,
                       int line, char *err, size_t errlen)
 {
-    err_t e = { err, errlen };
+    rp__tls_err_t e = { err, errlen };
     pthread_once(&client_once, client_init);
     if (client_init_rc != RP_OK)
-        return fail(&e, file, line, 1, "OpenSSL initialisation failed");
+        return rp__tls_fail(&e, file, line, 1, "OpenSSL initialisation failed");
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
-        return fail(&e, file, line, 1, "SSL_CTX_new() failed");
+        return rp__tls_fail(&e, file, line, 1, "SSL_CTX_new() failed");
     if (rp_arena_add_cleanup(a, ctx_release, ctx) != RP_OK) {
         SSL_CTX_free(ctx);
-        return fail(&e, file, line, 0, "out of memory");
+        return rp__tls_fail(&e, file, line, 0, "out of memory");
     }
     client_data_t *d = OPENSSL_zalloc(sizeof(*d));
     if (!d)
-        return fail(&e, file, line, 0, "out of memory");
+        return rp__tls_fail(&e, file, line, 0, "out of memory");
     pthread_mutex_init(&d->lock, NULL);
     if (!SSL_CTX_set_ex_data(ctx, cdata_idx, d)) {
         pthread_mutex_destroy(&d->lock);
         OPENSSL_free(d);
-        return fail(&e, file, line, 1, "SSL_CTX_set_ex_data() failed");
+        return rp__tls_fail(&e, file, line, 1, "SSL_CTX_set_ex_data() failed");
     }
     if (build(&e, ctx, d, c, file, line) != RP_OK)
         return RP_ERROR;

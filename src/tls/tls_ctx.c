@@ -3,6 +3,7 @@
  * OCSP stapling from a file.
  */
 #include "tls/tls.h"
+#include "tls/tls_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -103,15 +104,7 @@ static void ctx_release(void *ctx)
 
 /* ---- errors ---- */
 
-typedef struct {
-    char *err;
-    size_t errlen;
-} err_t;
-
-/* "<sentence>[ (SSL: <openssl reason>)] in FILE:LINE". */
-static int fail(err_t *e, const char *file, int line, int ssl_reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(err_t *e, const char *file, int line, int ssl_reason, const char *fmt, ...)
+int rp__tls_fail(rp__tls_err_t *e, const char *file, int line, int ssl_reason, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -129,6 +122,29 @@ static int fail(err_t *e, const char *file, int line, int ssl_reason, const char
         snprintf(e->err + k, e->errlen - (size_t)k, " in %s:%d", file, line);
     ERR_clear_error();
     return RP_ERROR;
+}
+
+int rp__tls_load_pair(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *cert,
+                      const rp_ssl_arg_t *key)
+{
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert->value) != 1)
+        return rp__tls_fail(e, cert->file, cert->line, 1, "cannot load certificate \"%s\"",
+                            cert->value);
+    if (SSL_CTX_use_PrivateKey_file(ctx, key->value, SSL_FILETYPE_PEM) != 1) {
+        unsigned long code = ERR_peek_last_error();
+        if (ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH ||
+            ERR_GET_REASON(code) == X509_R_KEY_TYPE_MISMATCH)
+            return rp__tls_fail(e, key->file, key->line, 0,
+                                "certificate \"%s\" and key \"%s\" do not match", cert->value,
+                                key->value);
+        return rp__tls_fail(e, key->file, key->line, 1, "cannot load certificate key \"%s\"",
+                            key->value);
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return rp__tls_fail(e, key->file, key->line, 0,
+                            "certificate \"%s\" and key \"%s\" do not match", cert->value,
+                            key->value);
+    return RP_OK;
 }
 
 /* ---- callbacks ---- */
@@ -318,20 +334,21 @@ static const char *key_type_name(int id)
     }
 }
 
-static int load_pair(err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *cert, const rp_ssl_arg_t *key,
-                     int *types, size_t *ntypes)
+static int load_pair(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *cert,
+                     const rp_ssl_arg_t *key, int *types, size_t *ntypes)
 {
     /* read the leaf ourselves first: its expiry and key type are checked
      * with the certificate's own line in the error */
     BIO *b = BIO_new_file(cert->value, "r");
     if (!b)
-        return fail(e, cert->file, cert->line, 1, "cannot load certificate \"%s\": %s", cert->value,
-                    errno ? strerror(errno) : "BIO_new_file() failed");
+        return rp__tls_fail(e, cert->file, cert->line, 1, "cannot load certificate \"%s\": %s",
+                            cert->value, errno ? strerror(errno) : "BIO_new_file() failed");
     X509 *x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
     BIO_free(b);
     if (!x)
-        return fail(e, cert->file, cert->line, 1,
-                    "cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert->value);
+        return rp__tls_fail(e, cert->file, cert->line, 1,
+                            "cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed",
+                            cert->value);
     int expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;
     char when[64] = "";
     if (expired) {
@@ -346,35 +363,23 @@ static int load_pair(err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *cert, const rp_
     int type = pub ? EVP_PKEY_get_base_id(pub) : 0;
     X509_free(x);
     if (expired)
-        return fail(e, cert->file, cert->line, 0, "certificate \"%s\" expired on %s", cert->value,
-                    when);
+        return rp__tls_fail(e, cert->file, cert->line, 0, "certificate \"%s\" expired on %s",
+                            cert->value, when);
     /* OpenSSL keeps one certificate per key type in a context: a second of
      * the same type would silently replace the first */
     for (size_t i = 0; i < *ntypes; i++)
         if (types[i] == type)
-            return fail(e, cert->file, cert->line, 0,
-                        "a second %s certificate \"%s\" in the same server (one RSA and one "
-                        "ECDSA certificate may be combined)",
-                        key_type_name(type), cert->value);
+            return rp__tls_fail(
+                e, cert->file, cert->line, 0,
+                "a second %s certificate \"%s\" in the same server (one RSA and one "
+                "ECDSA certificate may be combined)",
+                key_type_name(type), cert->value);
     types[(*ntypes)++] = type;
 
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert->value) != 1)
-        return fail(e, cert->file, cert->line, 1, "cannot load certificate \"%s\"", cert->value);
-    if (SSL_CTX_use_PrivateKey_file(ctx, key->value, SSL_FILETYPE_PEM) != 1) {
-        unsigned long c = ERR_peek_last_error();
-        if (ERR_GET_REASON(c) == X509_R_KEY_VALUES_MISMATCH ||
-            ERR_GET_REASON(c) == X509_R_KEY_TYPE_MISMATCH)
-            return fail(e, key->file, key->line, 0,
-                        "certificate \"%s\" and key \"%s\" do not match", cert->value, key->value);
-        return fail(e, key->file, key->line, 1, "cannot load certificate key \"%s\"", key->value);
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return fail(e, key->file, key->line, 0, "certificate \"%s\" and key \"%s\" do not match",
-                    cert->value, key->value);
-    return RP_OK;
+    return rp__tls_load_pair(e, ctx, cert, key);
 }
 
-static int set_protocols(err_t *e, SSL_CTX *ctx, const rp_server_t *s)
+static int set_protocols(rp__tls_err_t *e, SSL_CTX *ctx, const rp_server_t *s)
 {
     static const struct {
         int bit;
@@ -394,9 +399,9 @@ static int set_protocols(err_t *e, SSL_CTX *ctx, const rp_server_t *s)
             hi = v[i].version;
         }
     if (!lo)
-        return fail(e, s->file, s->line, 0, "no TLS protocol is enabled");
+        return rp__tls_fail(e, s->file, s->line, 0, "no TLS protocol is enabled");
     if (!SSL_CTX_set_min_proto_version(ctx, lo) || !SSL_CTX_set_max_proto_version(ctx, hi))
-        return fail(e, s->file, s->line, 1, "cannot set TLS protocol versions");
+        return rp__tls_fail(e, s->file, s->line, 1, "cannot set TLS protocol versions");
     /* a hole in the range ("TLSv1 TLSv1.2") */
     for (size_t i = 0; i < RP_ARRAY_LEN(v); i++)
         if (v[i].version > lo && v[i].version < hi && !(p & v[i].bit))
@@ -413,37 +418,38 @@ static const char default_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-A
                                       "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
                                       "DHE-RSA-CHACHA20-POLY1305";
 
-static int set_dhparam(err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *dh)
+static int set_dhparam(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *dh)
 {
     BIO *b = BIO_new_file(dh->value, "r");
     if (!b)
-        return fail(e, dh->file, dh->line, 1, "cannot load DH parameters \"%s\": %s", dh->value,
-                    errno ? strerror(errno) : "BIO_new_file() failed");
+        return rp__tls_fail(e, dh->file, dh->line, 1, "cannot load DH parameters \"%s\": %s",
+                            dh->value, errno ? strerror(errno) : "BIO_new_file() failed");
     EVP_PKEY *pk = PEM_read_bio_Parameters(b, NULL);
     BIO_free(b);
     if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_DH) {
         EVP_PKEY_free(pk);
-        return fail(e, dh->file, dh->line, 1, "cannot load DH parameters \"%s\"", dh->value);
+        return rp__tls_fail(e, dh->file, dh->line, 1, "cannot load DH parameters \"%s\"",
+                            dh->value);
     }
     if (SSL_CTX_set0_tmp_dh_pkey(ctx, pk) != 1) {
         EVP_PKEY_free(pk);
-        return fail(e, dh->file, dh->line, 1, "cannot use DH parameters \"%s\"", dh->value);
+        return rp__tls_fail(e, dh->file, dh->line, 1, "cannot use DH parameters \"%s\"", dh->value);
     }
     return RP_OK;
 }
 
-static int load_ticket_keys(err_t *e, ctx_data_t *d, const rp_ssl_conf_t *c)
+static int load_ticket_keys(rp__tls_err_t *e, ctx_data_t *d, const rp_ssl_conf_t *c)
 {
     d->keys = OPENSSL_zalloc(c->nticket_keys * sizeof(*d->keys));
     if (!d->keys)
-        return fail(e, NULL, 0, 0, "out of memory");
+        return rp__tls_fail(e, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nticket_keys; i++) {
         const rp_ssl_arg_t *f = &c->ticket_keys[i];
         size_t len = 0;
         unsigned char *buf = read_small_file(f->value, 80, &len);
         if (!buf)
-            return fail(e, f->file, f->line, 0, "cannot read session ticket key \"%s\": %s",
-                        f->value, strerror(errno));
+            return rp__tls_fail(e, f->file, f->line, 0, "cannot read session ticket key \"%s\": %s",
+                                f->value, strerror(errno));
         ticket_key_t *k = &d->keys[i];
         d->nkeys++; /* counted for the clearing free even if refused */
         if (len == 48 || len == 80) {
@@ -456,58 +462,61 @@ static int load_ticket_keys(err_t *e, ctx_data_t *d, const rp_ssl_conf_t *c)
         }
         OPENSSL_clear_free(buf, 81);
         if (len != 48 && len != 80)
-            return fail(e, f->file, f->line, 0,
-                        "session ticket key \"%s\" must be 48 or 80 bytes, not %zu", f->value, len);
+            return rp__tls_fail(e, f->file, f->line, 0,
+                                "session ticket key \"%s\" must be 48 or 80 bytes, not %zu",
+                                f->value, len);
     }
     return RP_OK;
 }
 
-static int load_ocsp(err_t *e, ctx_data_t *d, const rp_ssl_arg_t *f)
+static int load_ocsp(rp__tls_err_t *e, ctx_data_t *d, const rp_ssl_arg_t *f)
 {
     size_t len = 0;
     unsigned char *buf = read_small_file(f->value, 64 * 1024, &len);
     if (!buf)
-        return fail(e, f->file, f->line, 0, "cannot read OCSP response \"%s\": %s", f->value,
-                    strerror(errno));
+        return rp__tls_fail(e, f->file, f->line, 0, "cannot read OCSP response \"%s\": %s",
+                            f->value, strerror(errno));
     const unsigned char *q = buf;
     OCSP_RESPONSE *r = len <= 64 * 1024 ? d2i_OCSP_RESPONSE(NULL, &q, (long)len) : NULL;
     int ok = r && q == buf + len;
     OCSP_RESPONSE_free(r);
     if (!ok) {
         OPENSSL_free(buf);
-        return fail(e, f->file, f->line, 1, "\"%s\" is not a DER OCSP response", f->value);
+        return rp__tls_fail(e, f->file, f->line, 1, "\"%s\" is not a DER OCSP response", f->value);
     }
     d->ocsp = buf;
     d->ocsp_len = len;
     return RP_OK;
 }
 
-static int set_verify(err_t *e, SSL_CTX *ctx, ctx_data_t *d, const rp_server_t *s)
+static int set_verify(rp__tls_err_t *e, SSL_CTX *ctx, ctx_data_t *d, const rp_server_t *s)
 {
     const rp_ssl_conf_t *c = &s->ssl;
     if (c->client_certificate.value) {
         const rp_ssl_arg_t *f = &c->client_certificate;
         if (SSL_CTX_load_verify_locations(ctx, f->value, NULL) != 1)
-            return fail(e, f->file, f->line, 1, "cannot load client certificates \"%s\"", f->value);
+            return rp__tls_fail(e, f->file, f->line, 1, "cannot load client certificates \"%s\"",
+                                f->value);
         /* the CA names sent in CertificateRequest (RFC 8446 4.2.4) */
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(f->value);
         if (!names)
-            return fail(e, f->file, f->line, 1, "cannot load client CA names from \"%s\"",
-                        f->value);
+            return rp__tls_fail(e, f->file, f->line, 1, "cannot load client CA names from \"%s\"",
+                                f->value);
         SSL_CTX_set_client_CA_list(ctx, names);
     }
     if (c->trusted_certificate.value) {
         const rp_ssl_arg_t *f = &c->trusted_certificate;
         if (SSL_CTX_load_verify_locations(ctx, f->value, NULL) != 1)
-            return fail(e, f->file, f->line, 1, "cannot load trusted certificates \"%s\"",
-                        f->value);
+            return rp__tls_fail(e, f->file, f->line, 1, "cannot load trusted certificates \"%s\"",
+                                f->value);
     }
     if (c->verify_client == RP_SSL_VERIFY_OFF)
         return RP_OK;
     if (c->verify_client != RP_SSL_VERIFY_OPTIONAL_NO_CA && !c->client_certificate.value &&
         !c->trusted_certificate.value)
-        return fail(e, c->verify_client_file, c->verify_client_line, 0,
-                    "no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client");
+        return rp__tls_fail(
+            e, c->verify_client_file, c->verify_client_line, 0,
+            "no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client");
     /* `on` fails the handshake without a valid certificate, `optional` only
      * with an invalid one (nginx answers 400 instead; a failed handshake is
      * the stricter outcome and needs nothing from the HTTP layer) */
@@ -520,7 +529,7 @@ static int set_verify(err_t *e, SSL_CTX *ctx, ctx_data_t *d, const rp_server_t *
     return RP_OK;
 }
 
-static int set_sid_context(err_t *e, SSL_CTX *ctx, const rp_server_t *s)
+static int set_sid_context(rp__tls_err_t *e, SSL_CTX *ctx, const rp_server_t *s)
 {
     /* A session resumes only in the server that issued it (sessions carry
      * the id context): a client cannot skip another server's client
@@ -536,7 +545,7 @@ static int set_sid_context(err_t *e, SSL_CTX *ctx, const rp_server_t *s)
     if (EVP_Digest(text, RP_MIN((size_t)k, sizeof(text) - 1), md, &mdlen, EVP_sha256(), NULL) !=
             1 ||
         SSL_CTX_set_session_id_context(ctx, md, RP_MIN(mdlen, SSL_MAX_SID_CTX_LENGTH)) != 1)
-        return fail(e, s->file, s->line, 1, "cannot set the session id context");
+        return rp__tls_fail(e, s->file, s->line, 1, "cannot set the session id context");
     return RP_OK;
 }
 
@@ -562,13 +571,13 @@ static int set_session_cache(SSL_CTX *ctx, const rp_ssl_conf_t *c)
     return RP_OK;
 }
 
-static int apply_conf_commands(err_t *e, SSL_CTX *ctx, const rp_ssl_conf_t *c)
+static int apply_conf_commands(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_conf_t *c)
 {
     if (c->nconf_cmds == 0)
         return RP_OK;
     SSL_CONF_CTX *cc = SSL_CONF_CTX_new();
     if (!cc)
-        return fail(e, NULL, 0, 0, "out of memory");
+        return rp__tls_fail(e, NULL, 0, 0, "out of memory");
     SSL_CONF_CTX_set_flags(cc, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER |
                                    SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS);
     SSL_CONF_CTX_set_ssl_ctx(cc, ctx);
@@ -576,19 +585,19 @@ static int apply_conf_commands(err_t *e, SSL_CTX *ctx, const rp_ssl_conf_t *c)
         const rp_ssl_conf_cmd_t *m = &c->conf_cmds[i];
         if (SSL_CONF_cmd(cc, m->name, m->value) <= 0) {
             SSL_CONF_CTX_free(cc);
-            return fail(e, m->file, m->line, 1, "ssl_conf_command \"%s\" \"%s\" failed", m->name,
-                        m->value);
+            return rp__tls_fail(e, m->file, m->line, 1, "ssl_conf_command \"%s\" \"%s\" failed",
+                                m->name, m->value);
         }
     }
     int ok = SSL_CONF_CTX_finish(cc);
     SSL_CONF_CTX_free(cc);
     if (ok != 1)
-        return fail(e, c->conf_cmds[0].file, c->conf_cmds[0].line, 1,
-                    "SSL_CONF_CTX_finish() failed");
+        return rp__tls_fail(e, c->conf_cmds[0].file, c->conf_cmds[0].line, 1,
+                            "SSL_CONF_CTX_finish() failed");
     return RP_OK;
 }
 
-static int build(err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
+static int build(rp__tls_err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
 {
     const rp_ssl_conf_t *c = &s->ssl;
     /* renegotiation is a DoS vector and HTTP/1.1 over TLS needs none;
@@ -609,9 +618,9 @@ static int build(err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
         return RP_ERROR;
     const char *ciphers = c->ciphers.value ? c->ciphers.value : default_ciphers;
     if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
-        return fail(e, c->ciphers.file ? c->ciphers.file : s->file,
-                    c->ciphers.file ? c->ciphers.line : s->line, 1,
-                    "SSL_CTX_set_cipher_list(\"%s\") failed", ciphers);
+        return rp__tls_fail(e, c->ciphers.file ? c->ciphers.file : s->file,
+                            c->ciphers.file ? c->ciphers.line : s->line, 1,
+                            "SSL_CTX_set_cipher_list(\"%s\") failed", ciphers);
     if ((c->protocols & (RP_SSL_TLSv1 | RP_SSL_TLSv1_1)) && SSL_CTX_get_security_level(ctx) > 0)
         rp_log_error(RP_LOG_WARN,
                      "TLSv1 and TLSv1.1 in \"ssl_protocols\" are refused by OpenSSL 3 at "
@@ -620,9 +629,9 @@ static int build(err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
                      SSL_CTX_get_security_level(ctx), s->file ? s->file : "?", s->line);
     const char *curves = c->ecdh_curve.value ? c->ecdh_curve.value : "X25519:prime256v1:secp384r1";
     if (strcmp(curves, "auto") != 0 && SSL_CTX_set1_groups_list(ctx, curves) != 1)
-        return fail(e, c->ecdh_curve.file ? c->ecdh_curve.file : s->file,
-                    c->ecdh_curve.file ? c->ecdh_curve.line : s->line, 1,
-                    "SSL_CTX_set1_groups_list(\"%s\") failed", curves);
+        return rp__tls_fail(e, c->ecdh_curve.file ? c->ecdh_curve.file : s->file,
+                            c->ecdh_curve.file ? c->ecdh_curve.line : s->line, 1,
+                            "SSL_CTX_set1_groups_list(\"%s\") failed", curves);
     if (c->dhparam.value && set_dhparam(e, ctx, &c->dhparam) != RP_OK)
         return RP_ERROR;
 
@@ -630,7 +639,7 @@ static int build(err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
     size_t ntypes = 0;
     for (size_t i = 0; i < c->ncerts; i++) {
         if (ntypes == RP_ARRAY_LEN(types))
-            return fail(e, c->certs[i].file, c->certs[i].line, 0, "too many certificates");
+            return rp__tls_fail(e, c->certs[i].file, c->certs[i].line, 0, "too many certificates");
         if (load_pair(e, ctx, &c->certs[i], &c->keys[i], types, &ntypes) != RP_OK)
             return RP_ERROR;
     }
@@ -647,8 +656,8 @@ static int build(err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
         if (load_ticket_keys(e, d, c) != RP_OK)
             return RP_ERROR;
         if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
-            return fail(e, c->ticket_keys[0].file, c->ticket_keys[0].line, 1,
-                        "cannot install the session ticket key callback");
+            return rp__tls_fail(e, c->ticket_keys[0].file, c->ticket_keys[0].line, 1,
+                                "cannot install the session ticket key callback");
     }
     if (c->stapling && c->stapling_file.value) {
         if (load_ocsp(e, d, &c->stapling_file) != RP_OK)
@@ -665,25 +674,25 @@ static int build(err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
 
 int rp_tls_server_ctx(rp_server_t *s, rp_arena_t *a, char *err, size_t errlen)
 {
-    err_t e = { err, errlen };
+    rp__tls_err_t e = { err, errlen };
     if (s->ssl_ctx)
         return RP_OK;
     if (rp_tls_init() != RP_OK)
-        return fail(&e, s->file, s->line, 1, "OpenSSL initialisation failed");
+        return rp__tls_fail(&e, s->file, s->line, 1, "OpenSSL initialisation failed");
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx)
-        return fail(&e, s->file, s->line, 1, "SSL_CTX_new() failed");
+        return rp__tls_fail(&e, s->file, s->line, 1, "SSL_CTX_new() failed");
     if (rp_arena_add_cleanup(a, ctx_release, ctx) != RP_OK) {
         SSL_CTX_free(ctx);
-        return fail(&e, s->file, s->line, 0, "out of memory");
+        return rp__tls_fail(&e, s->file, s->line, 0, "out of memory");
     }
     ctx_data_t *d = OPENSSL_zalloc(sizeof(*d));
     if (!d)
-        return fail(&e, s->file, s->line, 0, "out of memory");
+        return rp__tls_fail(&e, s->file, s->line, 0, "out of memory");
     if (!SSL_CTX_set_ex_data(ctx, ctx_data_idx, d)) {
         OPENSSL_free(d);
-        return fail(&e, s->file, s->line, 1, "SSL_CTX_set_ex_data() failed");
+        return rp__tls_fail(&e, s->file, s->line, 1, "SSL_CTX_set_ex_data() failed");
     }
     if (build(&e, ctx, d, s) != RP_OK)
         return RP_ERROR;
