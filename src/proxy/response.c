@@ -248,6 +248,26 @@ int rp__resp_parse_head(rp_req_t *r)
 }
 
 /* Moves response body bytes from up->in to c->out. Returns 1 on progress. */
+/* Appends n body bytes to c->out, as a chunk when the client gets chunked
+ * framing. The caller made sure c->out has room for n + 32 bytes. */
+static void emit_body(rp_req_t *r, const char *src, size_t n)
+{
+    rp_buf_t *out = &r->c->out;
+    if (r->out_framing == RP_OUT_CHUNKED) {
+        size_t hn = rp_u64_fmt(out->data + out->last, n, 1);
+        out->last += hn;
+        memcpy(out->data + out->last, "\r\n", 2);
+        out->last += 2;
+    }
+    memcpy(out->data + out->last, src, n);
+    out->last += n;
+    if (r->out_framing == RP_OUT_CHUNKED) {
+        memcpy(out->data + out->last, "\r\n", 2);
+        out->last += 2;
+    }
+    r->body_sent += n;
+}
+
 int rp__resp_pump(rp_req_t *r)
 {
     rp_conn_t *c = r->c;
@@ -294,26 +314,7 @@ int rp__resp_pump(rp_req_t *r)
                 return -1;
             }
             if (out_len && ok_body)
-                goto emit_decoded;
-            goto after_emit;
-        emit_decoded:
-            if (r->out_framing == RP_OUT_CHUNKED) {
-                char hdr[24];
-                size_t hn = rp_u64_fmt(hdr, out_len, 1);
-                hdr[hn++] = '\r';
-                hdr[hn++] = '\n';
-                memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
-                c->out.last += (size_t)hn;
-                memcpy(c->out.data + c->out.last, src, out_len);
-                c->out.last += out_len;
-                memcpy(c->out.data + c->out.last, "\r\n", 2);
-                c->out.last += 2;
-            } else {
-                memcpy(c->out.data + c->out.last, src, out_len);
-                c->out.last += out_len;
-            }
-            r->body_sent += out_len;
-        after_emit:
+                emit_body(r, src, out_len);
             u->in.pos += consumed;
             if (rc == RP_OK) {
                 r->resp_done = 1;
@@ -335,25 +336,12 @@ int rp__resp_pump(rp_req_t *r)
             }
             if (ok_body) {
                 if (r->out_framing == RP_OUT_CHUNKED) {
-                    size_t m = RP_MIN(n, room - 32);
+                    size_t m = RP_MIN(n, room - 32); /* room for the framing */
                     if (r->resp_kind == RP_BODY_LENGTH)
                         r->resp_left += n - m;
                     n = m;
-                    char hdr[24];
-                    size_t hn = rp_u64_fmt(hdr, n, 1);
-                    hdr[hn++] = '\r';
-                    hdr[hn++] = '\n';
-                    memcpy(c->out.data + c->out.last, hdr, (size_t)hn);
-                    c->out.last += (size_t)hn;
-                    memcpy(c->out.data + c->out.last, src, n);
-                    c->out.last += n;
-                    memcpy(c->out.data + c->out.last, "\r\n", 2);
-                    c->out.last += 2;
-                } else {
-                    memcpy(c->out.data + c->out.last, src, n);
-                    c->out.last += n;
                 }
-                r->body_sent += n;
+                emit_body(r, src, n);
             }
             u->in.pos += n;
             if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
