@@ -384,12 +384,11 @@ static int set_protocols(rp__tls_err_t *e, SSL_CTX *ctx, const rp_server_t *s)
     static const struct {
         int bit;
         int version;
-        uint64_t no;
     } v[] = {
-        { RP_SSL_TLSv1, TLS1_VERSION, SSL_OP_NO_TLSv1 },
-        { RP_SSL_TLSv1_1, TLS1_1_VERSION, SSL_OP_NO_TLSv1_1 },
-        { RP_SSL_TLSv1_2, TLS1_2_VERSION, SSL_OP_NO_TLSv1_2 },
-        { RP_SSL_TLSv1_3, TLS1_3_VERSION, SSL_OP_NO_TLSv1_3 },
+        { RP_SSL_TLSv1, TLS1_VERSION },
+        { RP_SSL_TLSv1_1, TLS1_1_VERSION },
+        { RP_SSL_TLSv1_2, TLS1_2_VERSION },
+        { RP_SSL_TLSv1_3, TLS1_3_VERSION },
     };
     int p = s->ssl.protocols, lo = 0, hi = 0;
     for (size_t i = 0; i < RP_ARRAY_LEN(v); i++)
@@ -402,10 +401,14 @@ static int set_protocols(rp__tls_err_t *e, SSL_CTX *ctx, const rp_server_t *s)
         return rp__tls_fail(e, s->file, s->line, 0, "no TLS protocol is enabled");
     if (!SSL_CTX_set_min_proto_version(ctx, lo) || !SSL_CTX_set_max_proto_version(ctx, hi))
         return rp__tls_fail(e, s->file, s->line, 1, "cannot set TLS protocol versions");
-    /* a hole in the range ("TLSv1 TLSv1.2") */
+    /* a hole in the range ("TLSv1 TLSv1.2"): OpenSSL then keeps only the
+     * versions below the hole, which its security level refuses, so every
+     * handshake would fail; say so at load time instead */
     for (size_t i = 0; i < RP_ARRAY_LEN(v); i++)
         if (v[i].version > lo && v[i].version < hi && !(p & v[i].bit))
-            SSL_CTX_set_options(ctx, v[i].no);
+            return rp__tls_fail(e, s->file, s->line, 0,
+                                "\"ssl_protocols\" must name consecutive versions (a gap makes "
+                                "every handshake fail)");
     return RP_OK;
 }
 

@@ -265,6 +265,9 @@ static const err_case_t err_cases[] = {
     { "http { ssl_protocols TLSv1.2 TLSv9; }",
       "invalid value \"TLSv9\" in \"ssl_protocols\" directive in @F:1" },
     { "http { ssl_protocols SSLv3 TLSv1.2; }", "\"SSLv3\" is not supported" },
+    { "http {\n server {\n  listen 127.0.0.1:8443 ssl;\n  " SRV_A
+      "\n  ssl_protocols TLSv1 TLSv1.2 TLSv1.3;\n }\n}",
+      "\"ssl_protocols\" must name consecutive versions" },
     { "http {\n server {\n  listen 127.0.0.1:8443 ssl;\n  " SRV_A "\n  ssl_ciphers BOGUS;\n }\n}",
       "SSL_CTX_set_cipher_list(\"BOGUS\") failed" },
     { "http {\n server {\n  listen 127.0.0.1:8443 ssl;\n  " SRV_A "\n  ssl_ciphers BOGUS;\n }\n}",
