@@ -209,16 +209,9 @@ int rp__body_pump(rp_req_t *r)
         if (room < 64)
             return progress;
         if (!c->in.data || rp_buf_len(&c->in) == 0) {
-            if (!c->readable)
-                return progress;
-            int n = rp_conn_read(c);
-            if (n == RP_AGAIN)
-                return progress;
-            if (n <= 0) {
-                /* client went away mid-body: nothing complete to forward */
-                rp_conn_close(c);
-                return -1;
-            }
+            int rc = read_more_body(r); /* closes when the client left mid-body */
+            if (rc != RP_OK)
+                return rc == RP_AGAIN ? progress : -1;
             continue;
         }
         char *src = c->in.data + c->in.pos;
@@ -286,15 +279,9 @@ int rp__body_pump(rp_req_t *r)
                     rp_buf_compact(&c->in);
                 if (rp_buf_room(&c->in) == 0)
                     return progress; /* cannot happen: lines are bounded */
-                if (!c->readable)
-                    return progress;
-                int n = rp_conn_read(c);
-                if (n == RP_AGAIN)
-                    return progress;
-                if (n <= 0) {
-                    rp_conn_close(c);
-                    return -1;
-                }
+                int more = read_more_body(r);
+                if (more != RP_OK)
+                    return more == RP_AGAIN ? progress : -1;
                 continue;
             }
         }

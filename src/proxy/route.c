@@ -116,32 +116,18 @@ static int hexval(unsigned char c)
  * >= 0x80 are accepted as nginx does (raw UTF-8 names reach servers that
  * list them); '/' and '\' are refused above all, since a host ends up in
  * file paths and log lines. */
-static int reg_name_char(unsigned char c)
+/* RFC 3986 2.3 unreserved and 2.2 sub-delims: the bytes a reg-name and a
+ * path segment share. */
+static int unreserved_or_subdelim(unsigned char c)
 {
-    if (c >= 0x80)
-        return 1;
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return 1;
-    switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':
-    case '!':
-    case '$':
-    case '&':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case '=':
-        return 1;
-    default:
-        return 0;
-    }
+    return c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+static int reg_name_char(unsigned char c)
+{
+    return c >= 0x80 || unreserved_or_subdelim(c);
 }
 
 static int port_ok(const char *p, size_t n)
@@ -533,33 +519,10 @@ int rp_route_normalize_path(rp_str_t path, char *out, size_t cap)
  * so the backend receives a valid request-target: besides what nginx
  * escapes (space, "#", "%", "?", controls, non-ASCII) also '"', '<', '>',
  * '\', '^', '`', '{', '|', '}', '[' and ']', which strict parsers refuse. */
+/* pchar (RFC 3986 3.3) plus '/': what stays unescaped in a path sent on. */
 static int path_char_ok(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':
-    case '!':
-    case '$':
-    case '&':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case '=':
-    case ':':
-    case '@':
-    case '/':
-        return 1;
-    default:
-        return 0;
-    }
+    return unreserved_or_subdelim(c) || c == ':' || c == '@' || c == '/';
 }
 
 int rp_route_upstream_uri(const rp_proxy_pass_t *pass, const rp_location_t *loc,

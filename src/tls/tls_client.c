@@ -192,32 +192,6 @@ static int load_client_cert(rp__tls_err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_c
     return rp__tls_load_pair(e, ctx, &c->certificate, &c->certificate_key);
 }
 
-static int apply_conf_commands(rp__tls_err_t *e, SSL_CTX *ctx, const rp_proxy_ssl_conf_t *c)
-{
-    if (c->nconf_cmds == 0)
-        return RP_OK;
-    SSL_CONF_CTX *cc = SSL_CONF_CTX_new();
-    if (!cc)
-        return rp__tls_fail(e, NULL, 0, 0, "out of memory");
-    SSL_CONF_CTX_set_flags(cc, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_CLIENT |
-                                   SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS);
-    SSL_CONF_CTX_set_ssl_ctx(cc, ctx);
-    for (size_t i = 0; i < c->nconf_cmds; i++) {
-        const rp_ssl_conf_cmd_t *m = &c->conf_cmds[i];
-        if (SSL_CONF_cmd(cc, m->name, m->value) <= 0) {
-            SSL_CONF_CTX_free(cc);
-            return rp__tls_fail(e, m->file, m->line, 1,
-                                "proxy_ssl_conf_command \"%s\" \"%s\" failed", m->name, m->value);
-        }
-    }
-    int ok = SSL_CONF_CTX_finish(cc);
-    SSL_CONF_CTX_free(cc);
-    if (ok != 1)
-        return rp__tls_fail(e, c->conf_cmds[0].file, c->conf_cmds[0].line, 1,
-                            "SSL_CONF_CTX_finish() failed");
-    return RP_OK;
-}
-
 static int build(rp__tls_err_t *e, SSL_CTX *ctx, client_data_t *d, const rp_proxy_ssl_conf_t *c,
                  const char *file, int line)
 {
@@ -265,7 +239,8 @@ static int build(rp__tls_err_t *e, SSL_CTX *ctx, client_data_t *d, const rp_prox
     } else {
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     }
-    return apply_conf_commands(e, ctx, c);
+    return rp__tls_conf_commands(e, ctx, c->conf_cmds, c->nconf_cmds, SSL_CONF_FLAG_CLIENT,
+                                 "proxy_ssl_conf_command");
 }
 
 int rp_tls_client_ctx(const rp_proxy_ssl_conf_t *c, rp_arena_t *a, void **out, const char *file,

@@ -574,29 +574,29 @@ static int set_session_cache(SSL_CTX *ctx, const rp_ssl_conf_t *c)
     return RP_OK;
 }
 
-static int apply_conf_commands(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_conf_t *c)
+int rp__tls_conf_commands(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_conf_cmd_t *cmds, size_t n,
+                          unsigned int side, const char *directive)
 {
-    if (c->nconf_cmds == 0)
+    if (n == 0)
         return RP_OK;
     SSL_CONF_CTX *cc = SSL_CONF_CTX_new();
     if (!cc)
         return rp__tls_fail(e, NULL, 0, 0, "out of memory");
-    SSL_CONF_CTX_set_flags(cc, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER |
-                                   SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS);
+    SSL_CONF_CTX_set_flags(cc, SSL_CONF_FLAG_FILE | side | SSL_CONF_FLAG_CERTIFICATE |
+                                   SSL_CONF_FLAG_SHOW_ERRORS);
     SSL_CONF_CTX_set_ssl_ctx(cc, ctx);
-    for (size_t i = 0; i < c->nconf_cmds; i++) {
-        const rp_ssl_conf_cmd_t *m = &c->conf_cmds[i];
+    for (size_t i = 0; i < n; i++) {
+        const rp_ssl_conf_cmd_t *m = &cmds[i];
         if (SSL_CONF_cmd(cc, m->name, m->value) <= 0) {
             SSL_CONF_CTX_free(cc);
-            return rp__tls_fail(e, m->file, m->line, 1, "ssl_conf_command \"%s\" \"%s\" failed",
+            return rp__tls_fail(e, m->file, m->line, 1, "%s \"%s\" \"%s\" failed", directive,
                                 m->name, m->value);
         }
     }
     int ok = SSL_CONF_CTX_finish(cc);
     SSL_CONF_CTX_free(cc);
     if (ok != 1)
-        return rp__tls_fail(e, c->conf_cmds[0].file, c->conf_cmds[0].line, 1,
-                            "SSL_CONF_CTX_finish() failed");
+        return rp__tls_fail(e, cmds[0].file, cmds[0].line, 1, "SSL_CONF_CTX_finish() failed");
     return RP_OK;
 }
 
@@ -672,7 +672,8 @@ static int build(rp__tls_err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
     SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     /* last, so that commands override everything above (nginx's order) */
-    return apply_conf_commands(e, ctx, c);
+    return rp__tls_conf_commands(e, ctx, c->conf_cmds, c->nconf_cmds, SSL_CONF_FLAG_SERVER,
+                                 "ssl_conf_command");
 }
 
 int rp_tls_server_ctx(rp_server_t *s, rp_arena_t *a, char *err, size_t errlen)

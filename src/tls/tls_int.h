@@ -22,4 +22,9 @@ int rp__tls_fail(rp__tls_err_t *e, const char *file, int line, int ssl_reason, c
 int rp__tls_load_pair(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_arg_t *cert,
                       const rp_ssl_arg_t *key);
 
+/* Applies ssl_conf_command / proxy_ssl_conf_command entries to ctx; side is
+ * SSL_CONF_FLAG_SERVER or SSL_CONF_FLAG_CLIENT, directive names the errors. */
+int rp__tls_conf_commands(rp__tls_err_t *e, SSL_CTX *ctx, const rp_ssl_conf_cmd_t *cmds, size_t n,
+                          unsigned int side, const char *directive);
+
 #endif
