@@ -305,7 +305,6 @@ rp_tpl_t *rp__conf_tpl(rp__cparse_t *p, const rp_conf_node_t *n, const char *tex
 static const char *const not_yet[] = {
     "ssl*",       /* the ssl_* of conf_ssl.c are table rows, found first */
     "proxy_ssl*", /* the rest of nginx's (crl, password_file, ...): rows win */
-    "http2*",
     "http3*",
     "quic*",
     "grpc_*",

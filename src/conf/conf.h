@@ -396,6 +396,12 @@ struct rp_server_s {
     /* `ignore_invalid_headers`, default 1. Stored only: rampart answers 400
      * to an invalid field name either way (off does not make it lenient) */
     int ignore_invalid_headers;
+    /* HTTP/2: `http2 on` (with `listen ... http2` on the address, either
+     * enables it), and its limits */
+    int http2;                            /* default 0 */
+    int64_t http2_max_concurrent_streams; /* default 128 */
+    int64_t http2_body_preread_size;      /* stream receive window, default 64 KiB */
+    int64_t http2_chunk_size;             /* largest DATA frame written, default 8 KiB */
     const char *file;
     int line;
     /* TLS: merged ssl_* settings; ssl_ctx above is built from them at
@@ -410,6 +416,7 @@ typedef struct {
     int reuseport;               /* always used per worker; flag kept for -T output */
     int ipv6only;                /* default 1 for [::] */
     int ssl;                     /* `listen ... ssl`: TLS on this address */
+    int http2;                   /* `listen ... http2` on any listen of it */
     rp_server_t *default_server; /* `default_server`, else first one */
     rp_server_t **servers;
     size_t nservers;

@@ -66,6 +66,10 @@ void rp__conf_srv_init(rp_server_t *s)
     s->ignore_invalid_headers = RP_UNSET;
     rp__conf_ssl_init(&s->ssl);
     s->ssl_handshake_timeout = RP_UNSET;
+    s->http2 = RP_UNSET;
+    s->http2_max_concurrent_streams = RP_UNSET;
+    s->http2_body_preread_size = RP_UNSET;
+    s->http2_chunk_size = RP_UNSET;
 }
 
 /* ---- shared helpers ---- */
@@ -161,7 +165,7 @@ static char *lower_dup(rp__cparse_t *p, const char *s)
 
 static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv,
                       const struct sockaddr *sa, socklen_t salen, int def, int opts, int backlog,
-                      int reuseport, int ipv6only, int ssl)
+                      int reuseport, int ipv6only, int ssl, int http2)
 {
     rp_conf_t *c = p->conf;
     rp_sockaddr_t addr;
@@ -211,6 +215,8 @@ static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv
         if (!ls->ssl_file)
             return rp__conf_oom(p, n);
     }
+    if (http2)
+        ls->http2 = 1; /* `listen ... http2` enables it for the address */
     if (def)
         ls->default_server = srv;
     rp_server_t **slot = RP__PUSH(p->a, ls->servers, ls->nservers);
@@ -222,8 +228,8 @@ static int add_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp_server_t *srv
 
 /* Listen parameters of later capabilities: rejected by name, not as typos. */
 static const char *const listen_not_yet[] = {
-    "http2",        "quic",   "proxy_protocol", "deferred",      "fastopen",
-    "so_keepalive", "rcvbuf", "sndbuf",         "accept_filter", "setfib",
+    "quic",   "proxy_protocol", "deferred",      "fastopen", "so_keepalive",
+    "rcvbuf", "sndbuf",         "accept_filter", "setfib",
 };
 
 static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -231,7 +237,7 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
 {
     const char *a0 = n->args[0];
     char host[256];
-    int port = 0, def = 0, opts = 0, reuseport = 0, ipv6only = -1, ssl = 0;
+    int port = 0, def = 0, opts = 0, reuseport = 0, ipv6only = -1, ssl = 0, http2 = 0;
     int64_t backlog = 511;
 
     if (strncmp(a0, "unix:", 5) == 0)
@@ -270,6 +276,8 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
             opts = 1;
         } else if (strcmp(o, "ssl") == 0) {
             ssl = 1;
+        } else if (strcmp(o, "http2") == 0) {
+            http2 = 1;
         } else if (strcmp(o, "bind") == 0) {
             /* every address is bound on its own already */
         } else {
@@ -290,7 +298,7 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         sin.sin_family = AF_INET;
         sin.sin_port = htons((uint16_t)port);
         return add_listen(p, n, b->srv, (struct sockaddr *)&sin, sizeof(sin), def, opts,
-                          (int)backlog, reuseport, ipv6only == 1, ssl);
+                          (int)backlog, reuseport, ipv6only == 1, ssl, http2);
     }
     struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -313,7 +321,7 @@ static int set_listen(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                 seen = 1;
         if (!seen)
             rc = add_listen(p, n, b->srv, ai->ai_addr, ai->ai_addrlen, def, opts, (int)backlog,
-                            reuseport, v6only, ssl);
+                            reuseport, v6only, ssl, http2);
     }
     freeaddrinfo(res);
     return rc;
@@ -391,7 +399,8 @@ static int set_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
         struct sockaddr_in sin = { 0 };
         sin.sin_family = AF_INET;
         sin.sin_port = htons(80);
-        if (add_listen(p, n, s, (struct sockaddr *)&sin, sizeof(sin), 0, 0, 511, 0, 0, 0) != RP_OK)
+        if (add_listen(p, n, s, (struct sockaddr *)&sin, sizeof(sin), 0, 0, 511, 0, 0, 0, 0) !=
+            RP_OK)
             return RP_ERROR;
     }
     if (s->nnames == 0) {
@@ -851,6 +860,34 @@ static int set_size_noop(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t 
     if (rp__conf_parse_size(n->args[0], &v) != RP_OK)
         return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
     return RP_OK;
+}
+
+/* http2_* numbers: stored in int64_t fields, bounded so the HTTP/2 codec's
+ * 32-bit settings can hold them (RFC 9113 6.5.2, 6.9.1). */
+static int set_h2_bounded(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                          const rp__cdir_t *d, int size)
+{
+    int64_t *f = (int64_t *)((char *)b->srv + d->offset);
+    if (*f != RP_UNSET)
+        return rp__conf_dup(p, n);
+    int64_t v;
+    int rc = size ? rp__conf_parse_size(n->args[0], &v) : rp__conf_parse_int(n->args[0], &v);
+    if (rc != RP_OK || v < 1 || v > 0x7fffffff)
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
+    *f = v;
+    return RP_OK;
+}
+
+static int set_h2_num(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                      const rp__cdir_t *d)
+{
+    return set_h2_bounded(p, n, b, d, 0);
+}
+
+static int set_h2_size(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                       const rp__cdir_t *d)
+{
+    return set_h2_bounded(p, n, b, d, 1);
 }
 
 /* ---- logs ---- */
@@ -1355,6 +1392,10 @@ static int merge_all(rp__cparse_t *p, const rp_conf_node_t *http)
         SMERGE(underscores_in_headers, 0);
         SMERGE(ignore_invalid_headers, 1);
         SMERGE(ssl_handshake_timeout, 60000);
+        SMERGE(http2, 0);
+        SMERGE(http2_max_concurrent_streams, 128);
+        SMERGE(http2_body_preread_size, 65536);
+        SMERGE(http2_chunk_size, 8192);
         rp__conf_ssl_merge(&s->ssl, &hs->ssl);
         if (s->large_client_header_buffers_num == RP_UNSET) {
             s->large_client_header_buffers_num = hs->large_client_header_buffers_num != RP_UNSET
@@ -1481,6 +1522,12 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     { "large_client_header_buffers", HS, RP__TAKE2, set_large_buffers, 0, 0 },
     { "underscores_in_headers", HS, RP__TAKE1, rp__conf_set_flag, SRV(underscores_in_headers) },
     { "ignore_invalid_headers", HS, RP__TAKE1, rp__conf_set_flag, SRV(ignore_invalid_headers) },
+    { "http2", HS, RP__TAKE1, rp__conf_set_flag, SRV(http2) },
+    { "http2_max_concurrent_streams", HS, RP__TAKE1, set_h2_num,
+      SRV(http2_max_concurrent_streams) },
+    { "http2_body_preread_size", HS, RP__TAKE1, set_h2_size, SRV(http2_body_preread_size) },
+    { "http2_chunk_size", HS, RP__TAKE1, set_h2_size, SRV(http2_chunk_size) },
+    { "http2_recv_buffer_size", RP__CTX_HTTP, RP__TAKE1, set_size_noop, 0, 0 },
     { "proxy_redirect", RP__CTX_HSL, RP__TAKE12, rp__conf_proxy_redirect, 0, 0 },
     { "proxy_temp_path", RP__CTX_HSL, RP__TAKE1234, set_proxy_temp_path, 0, 0 },
     { "proxy_max_temp_file_size", RP__CTX_HSL, RP__TAKE1, set_size_noop, 0, 0 },

@@ -151,11 +151,13 @@ int rp__resp_send_head(rp_req_t *r)
                 rp__out_add(r, num, rp_u64_fmt(num, rs->content_length, 0)) != RP_OK ||
                 OUT(r, "\r\n") != RP_OK)
                 return RP_ERROR;
-        } else if (client11) {
+        } else if (client11 && !c->parent) {
             r->out_framing = RP_OUT_CHUNKED;
             if (OUT(r, "Transfer-Encoding: chunked\r\n") != RP_OK)
                 return RP_ERROR;
         } else {
+            /* HTTP/1.0: until the connection closes; HTTP/2: until the
+             * stream ends (DATA frames carry their own lengths) */
             r->out_framing = RP_OUT_CLOSE;
             r->keep_alive = 0;
         }
@@ -362,7 +364,7 @@ int rp__resp_direct(const rp_req_t *r)
 {
     /* not over TLS: there the head and body go out best as one record,
      * which the copying path gives (one SSL_write) */
-    return !r->c->tp && r->resp_head_done && !r->resp_done && !r->head_only &&
+    return !r->c->tp && !r->c->parent && r->resp_head_done && !r->resp_done && !r->head_only &&
            (r->out_framing == RP_OUT_LENGTH || r->out_framing == RP_OUT_CLOSE) &&
            r->resp_kind != RP_BODY_CHUNKED;
 }

@@ -140,6 +140,12 @@ void rp_conn_accepted(rp_worker_t *w, int fd, const rp_wlisten_t *wl, struct soc
     rp_conn_set_timer(c, s->client_header_timeout);
 }
 
+void rp__conn_init_timers(rp_conn_t *c)
+{
+    rp_timer_init(&c->timer, conn_timeout, c);
+    rp_timer_init(&c->resume, conn_resume, c);
+}
+
 void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf)
 {
     rp_conf_unref(conf);
@@ -162,6 +168,8 @@ void rp_conn_close(rp_conn_t *c)
         return;
     c->closed = 1;
     rp_worker_t *w = c->w;
+    if (c->h2)
+        rp_h2conn_close(c); /* its streams first */
     if (c->req) {
         rp_req_t *r = c->req;
         if (r->up)
@@ -176,6 +184,13 @@ void rp_conn_close(rp_conn_t *c)
     }
     rp_timer_cancel(&w->loop, &c->timer);
     rp_timer_cancel(&w->loop, &c->resume);
+    if (c->parent) {
+        rp_h2stream_close(c); /* RST_STREAM unless it ended; unlinks */
+        rp_buf_release(w, &c->in);
+        rp_buf_release(w, &c->out);
+        rp_loop_defer(&w->loop, conn_free, c);
+        return;
+    }
     if (c->tp) {
         c->tp->close(c->tpctx);
         c->tp = NULL;
@@ -205,7 +220,7 @@ static void conn_timeout(rp_timer_t *t)
 {
     rp_conn_t *c = t->data;
     const rp_loc_conf_t *tlc = c->req && c->req->lc ? c->req->lc : &default_srv(c)->conf;
-    if (tlc->reset_timedout_connection) {
+    if (tlc->reset_timedout_connection && !c->parent) {
         /* reset instead of a FIN: the kernel drops what is unsent at once */
         struct linger lg = { 1, 0 };
         setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -258,6 +273,8 @@ static void conn_io(rp_io_t *io, uint32_t ev)
 
 void rp_conn_nodelay(rp_conn_t *c, const rp_loc_conf_t *lc)
 {
+    if (c->parent)
+        c = c->parent;
     if (c->nodelay || (lc && !lc->tcp_nodelay))
         return;
     int one = 1;
@@ -285,6 +302,8 @@ ssize_t rp_conn_recv(rp_conn_t *c, void *buf, size_t len)
 
 ssize_t rp_conn_send(rp_conn_t *c, const void *buf, size_t len)
 {
+    if (c->parent)
+        return rp_h2stream_send(c, buf, len);
     if (!c->tp)
         return write(c->io.fd, buf, len);
     ssize_t n = c->tp->send(c->tpctx, buf, len);
@@ -303,6 +322,8 @@ ssize_t rp_conn_send(rp_conn_t *c, const void *buf, size_t len)
 /* Reads into c->in. Returns bytes read, 0 at EOF, RP_AGAIN, RP_ERROR. */
 int rp_conn_read(rp_conn_t *c)
 {
+    if (c->parent)
+        return rp_h2stream_read(c);
     if (!c->in.data && rp_buf_alloc(c->w, &c->in, RP_BUF_SIZE) != RP_OK)
         return RP_ERROR;
     if (rp_buf_room(&c->in) == 0)
@@ -339,6 +360,10 @@ int rp_conn_read(rp_conn_t *c)
 /* Writes c->out. RP_OK when empty, RP_AGAIN when blocked, RP_ERROR. */
 int rp_conn_flush(rp_conn_t *c)
 {
+    if (c->parent && rp_buf_len(&c->out) && rp_h2stream_head(c) != RP_OK) {
+        c->error = 1;
+        return RP_ERROR;
+    }
     while (rp_buf_len(&c->out)) {
         if (!c->writable)
             return RP_AGAIN;
@@ -397,6 +422,7 @@ static void conn_end_tls(rp_conn_t *c)
     if (c->tp) {
         c->tp->close(c->tpctx);
         c->tp = NULL;
+        c->tpctx = NULL;
     }
 }
 
@@ -453,6 +479,10 @@ static int conn_handshake(rp_conn_t *c)
     if (rc == RP_OK) {
         c->handshaked = 1;
         rp_conn_set_timer(c, default_srv(c)->client_header_timeout);
+        if (rp_tls_alpn_h2(c->tpctx)) {
+            rp_h2conn_start(c);
+            return c->closed ? -1 : 0;
+        }
         return 1;
     }
     if (rc == RP_IO_WANT_READ) {
@@ -470,8 +500,92 @@ static int conn_handshake(rp_conn_t *c)
     return -1;
 }
 
+/* Moves the connection's current request on: the backend exchange, or a
+ * local response's head, body and file. Returns 1 to be called again, 0
+ * when waiting (or when the connection closed). */
+int rp__req_run(rp_conn_t *c)
+{
+    rp_req_t *r = c->req;
+    if (r->phase == RP_PHASE_UPSTREAM || r->phase == RP_PHASE_TUNNEL ||
+        r->phase == RP_PHASE_READ_BODY) {
+        rp_proxy_run(r);
+        if (c->closed)
+            return 0;
+        return c->req != r || r->phase == RP_PHASE_HANDLE;
+    }
+    /* local response: flush head/body, then the file */
+    int rc = rp_conn_flush(c);
+    if (rc == RP_ERROR) {
+        rp_conn_close(c);
+        return 0;
+    }
+    if (rc == RP_AGAIN) {
+        rp_conn_set_timer(c, r->lc->send_timeout);
+        return 0;
+    }
+    while (r->file_left > 0) {
+        if (!c->writable) {
+            rp_conn_set_timer(c, r->lc->send_timeout);
+            return 0;
+        }
+        ssize_t n;
+        if (r->lc->sendfile && !c->tp && !c->parent) {
+            n = sendfile(c->io.fd, r->file_fd, &r->file_off,
+                         r->file_left > (1 << 20) ? (1 << 20) : r->file_left);
+        } else {
+            /* sendfile off (files on filesystems where it misbehaves), TLS
+             * and HTTP/2: through a buffer */
+            char fbuf[16384];
+            ssize_t got = pread(r->file_fd, fbuf, RP_MIN(sizeof(fbuf), r->file_left), r->file_off);
+            if (got <= 0) {
+                rp_conn_close(c);
+                return 0;
+            }
+            n = rp_conn_send(c, fbuf, (size_t)got);
+            if (n > 0)
+                r->file_off += n;
+        }
+        if (n > 0) {
+            r->file_left -= (uint64_t)n;
+            r->body_sent += (uint64_t)n;
+            r->bytes_sent += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            c->writable = 0;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        rp_conn_close(c); /* error or file shrank: never a short body */
+        return 0;
+    }
+    if (r->corked) {
+        int zero = 0;
+        setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+        r->corked = 0;
+    }
+    rp_req_finalize(r);
+    return 1;
+}
+
+/* 1 when buf[0..n) is the start of the HTTP/2 client preface. */
+static int h2_preface_prefix(const char *buf, size_t n)
+{
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    return memcmp(buf, preface, RP_MIN(n, sizeof(preface) - 1)) == 0;
+}
+
 void rp_conn_run(rp_conn_t *c)
 {
+    if (c->parent) {
+        rp_h2stream_kick(c);
+        return;
+    }
+    if (c->h2) {
+        rp_h2conn_run(c);
+        return;
+    }
     while (!c->closed) {
         if (c->lingering) {
             conn_finish_close(c);
@@ -483,70 +597,27 @@ void rp_conn_run(rp_conn_t *c)
             continue;
         }
         if (c->req) {
-            rp_req_t *r = c->req;
-            if (r->phase == RP_PHASE_UPSTREAM || r->phase == RP_PHASE_TUNNEL ||
-                r->phase == RP_PHASE_READ_BODY) {
-                rp_proxy_run(r);
-                if (c->closed)
-                    return;
-                if (c->req == r && r->phase != RP_PHASE_HANDLE)
-                    return;
-                continue;
+            if (!rp__req_run(c))
+                return;
+            continue;
+        }
+
+        /* h2c with prior knowledge: the preface instead of a first request */
+        if (c->nrequests == 0 && !c->tp && c->in.data && rp_buf_len(&c->in) &&
+            h2_preface_prefix(c->in.data + c->in.pos, rp_buf_len(&c->in)) && rp_h2conn_enabled(c)) {
+            if (rp_buf_len(&c->in) >= 24) {
+                rp_h2conn_start(c);
+                return;
             }
-            /* local response: flush head/body, then the file */
-            int rc = rp_conn_flush(c);
-            if (rc == RP_ERROR) {
+            if (!c->readable)
+                return;
+            int n = rp_conn_read(c);
+            if (n == RP_AGAIN)
+                return;
+            if (n <= 0) {
                 rp_conn_close(c);
                 return;
             }
-            if (rc == RP_AGAIN) {
-                rp_conn_set_timer(c, r->lc->send_timeout);
-                return;
-            }
-            while (r->file_left > 0) {
-                if (!c->writable) {
-                    rp_conn_set_timer(c, r->lc->send_timeout);
-                    return;
-                }
-                ssize_t n;
-                if (r->lc->sendfile && !c->tp) {
-                    n = sendfile(c->io.fd, r->file_fd, &r->file_off,
-                                 r->file_left > (1 << 20) ? (1 << 20) : r->file_left);
-                } else {
-                    /* sendfile off: through a buffer (files on filesystems
-                     * where sendfile misbehaves) */
-                    char fbuf[16384];
-                    ssize_t got =
-                        pread(r->file_fd, fbuf, RP_MIN(sizeof(fbuf), r->file_left), r->file_off);
-                    if (got <= 0) {
-                        rp_conn_close(c);
-                        return;
-                    }
-                    n = rp_conn_send(c, fbuf, (size_t)got);
-                    if (n > 0)
-                        r->file_off += n;
-                }
-                if (n > 0) {
-                    r->file_left -= (uint64_t)n;
-                    r->body_sent += (uint64_t)n;
-                    r->bytes_sent += (uint64_t)n;
-                    continue;
-                }
-                if (n < 0 && errno == EAGAIN) {
-                    c->writable = 0;
-                    continue;
-                }
-                if (n < 0 && errno == EINTR)
-                    continue;
-                rp_conn_close(c); /* error or file shrank: never a short body */
-                return;
-            }
-            if (r->corked) {
-                int zero = 0;
-                setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
-                r->corked = 0;
-            }
-            rp_req_finalize(r);
             continue;
         }
 
@@ -1119,7 +1190,7 @@ static void do_static(rp_req_t *r)
         r->file_off = 0;
         r->file_left = (uint64_t)st.st_size;
         rp_conn_nodelay(r->c, lc);
-        if (lc->tcp_nopush && lc->sendfile) {
+        if (lc->tcp_nopush && lc->sendfile && !r->c->parent) {
             /* head and first file bytes in full packets (TCP_CORK) */
             int one = 1;
             setsockopt(r->c->io.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
@@ -1274,22 +1345,31 @@ static int misdirected(rp_conn_t *c, const rp_server_t *srv)
            srv->ssl.verify_client != RP_SSL_VERIFY_OFF;
 }
 
-static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
+rp_req_t *rp__req_new(rp_conn_t *c)
 {
     rp_worker_t *w = c->w;
     rp_req_t *r = calloc(1, sizeof(*r));
-    if (!r) {
-        rp_conn_close(c);
-        return;
-    }
+    if (!r)
+        return NULL;
     rp_arena_init(&r->arena, 4096);
     r->c = c;
+    r->conf = c->conf;
     r->file_fd = -1;
     r->id = ++w->req_seq;
     r->start_ms = w->loop.now;
     clock_gettime(CLOCK_REALTIME, &r->start_ts);
     c->req = r;
     c->nrequests++;
+    return r;
+}
+
+static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
+{
+    rp_req_t *r = rp__req_new(c);
+    if (!r) {
+        rp_conn_close(c);
+        return;
+    }
 
     /* the head becomes the request's own copy; c->in is then free for the
      * body and for pipelined requests */
@@ -1321,6 +1401,15 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
 
     conn_refresh_conf(c);
     r->conf = c->conf;
+    rp__req_route(r);
+}
+
+void rp__req_route(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    rp_worker_t *w = c->w;
+    rp_h1_request_t *h = &r->h;
+    rp_http_field_t *fields = h->fields;
     if (!default_srv(c)->underscores_in_headers) {
         /* nginx's default: a field whose name has '_' is dropped (it could
          * alias a '-' field for CGI-style backends) */
@@ -1350,7 +1439,7 @@ static void req_start(rp_conn_t *c, const rp_h1_request_t *parsed)
     h->host = rp_str(hostbuf, (size_t)hl);
     r->srv = rp_route_server(c->ls, h->host);
     r->lc = &r->srv->conf;
-    if (c->tp && misdirected(c, r->srv)) {
+    if (c->tpctx && misdirected(c, r->srv)) {
         /* the certificate checks of one server must not admit requests
          * to another (RFC 9110 15.5.20) */
         r->keep_alive = 0;
@@ -1418,6 +1507,12 @@ void rp_req_finalize(rp_req_t *r)
     r->finalized = 1;
     rp_req_access_log(r);
     c->req = NULL;
+    if (c->parent) {
+        /* HTTP/2: the stream ends; the connection goes on */
+        rp_loop_defer(&c->w->loop, (void (*)(void *))req_free, r);
+        rp_h2stream_end(c);
+        return;
+    }
     int keep = r->keep_alive && !c->eof && !c->error && r->body_done && !r->upgraded;
     rp_loop_defer(&c->w->loop, (void (*)(void *))req_free, r);
     if (!keep) {

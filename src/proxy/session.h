@@ -33,6 +33,7 @@ typedef struct rp_worker_s rp_worker_t;
 typedef struct rp_conn_s rp_conn_t;
 typedef struct rp_req_s rp_req_t;
 typedef struct rp_upconn_s rp_upconn_t;
+typedef struct rp_h2conn_s rp_h2conn_t;
 
 typedef struct {
     int fd;
@@ -96,7 +97,16 @@ struct rp_conn_s {
     uint64_t nrequests;
     rp_h1_parser_t parser;
     const rp_transport_t *tp; /* NULL: plain TCP, the socket is used directly */
-    void *tpctx;
+    void *tpctx;              /* the SSL while TLS is on (streams: their
+                                 connection's, with tp NULL) */
+    /* HTTP/2 (h2conn.c): a connection that speaks it has h2; each of its
+     * streams is an rp_conn_t of its own (inside an rp_h2stream_t) whose
+     * parent is the connection. A stream has no socket (io.fd -1), is not
+     * in the worker's list and carries one request, so everything above
+     * the byte level (routing, proxying, responses) is shared with
+     * HTTP/1.1. */
+    rp_h2conn_t *h2;
+    rp_conn_t *parent;
     unsigned readable : 1;
     unsigned writable : 1;
     unsigned eof : 1; /* client closed its sending side */
@@ -279,6 +289,34 @@ void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf);
 /* Adds the configured add_header fields for `status` to c->out. */
 int rp_req_add_headers(rp_req_t *r, int status);
 int rp_out_printf(rp_req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* session.c, shared with h2conn.c */
+rp_req_t *rp__req_new(rp_conn_t *c);
+/* The timeout and resume timers every connection (and stream) has. */
+void rp__conn_init_timers(rp_conn_t *c);
+/* Routes a request whose head is in r->h and handles it. */
+void rp__req_route(rp_req_t *r);
+/* Moves the connection's current request on; 1 to call again, 0 to wait. */
+int rp__req_run(rp_conn_t *c);
+
+/* h2conn.c: HTTP/2 connections and streams */
+/* 1 when HTTP/2 may be spoken on c (cleartext: h2c with prior knowledge). */
+int rp_h2conn_enabled(const rp_conn_t *c);
+/* Switches c to HTTP/2; the bytes in c->in (the preface first) are fed. */
+void rp_h2conn_start(rp_conn_t *c);
+void rp_h2conn_run(rp_conn_t *c);
+/* Releases the HTTP/2 state of a connection being closed (its streams
+ * first). */
+void rp_h2conn_close(rp_conn_t *c);
+/* GOAWAY: finish the streams in flight, take no new ones, then close. */
+void rp_h2conn_goaway(rp_conn_t *c);
+/* Stream side of rp_conn_run / close / read / send / flush / finalize. */
+void rp_h2stream_kick(rp_conn_t *s);
+void rp_h2stream_close(rp_conn_t *s);
+int rp_h2stream_read(rp_conn_t *s);
+ssize_t rp_h2stream_send(rp_conn_t *s, const void *buf, size_t len);
+int rp_h2stream_head(rp_conn_t *s);
+void rp_h2stream_end(rp_conn_t *s);
 
 /* forward.c: backend side */
 void rp_proxy_start(rp_req_t *r);

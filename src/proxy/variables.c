@@ -246,7 +246,9 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         *out = RP_STR("");
         return RP_OK;
     case RP_VAR_SERVER_PROTOCOL:
-        *out = r->h.version_minor ? RP_STR("HTTP/1.1") : RP_STR("HTTP/1.0");
+        *out = c->parent            ? RP_STR("HTTP/2.0")
+               : r->h.version_minor ? RP_STR("HTTP/1.1")
+                                    : RP_STR("HTTP/1.0");
         return RP_OK;
     case RP_VAR_SCHEME:
         *out = c->ls->ssl ? RP_STR("https") : RP_STR("http");
@@ -396,7 +398,7 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
     case RP_VAR_SSL_PROTOCOL:
     case RP_VAR_SSL_CIPHER:
     case RP_VAR_SSL_SERVER_NAME: {
-        if (!c->tp || !c->tpctx)
+        if (!c->tpctx)
             return RP_DECLINED;
         const char *v = ref->id == RP_VAR_SSL_PROTOCOL ? rp_tls_protocol(c->tpctx)
                         : ref->id == RP_VAR_SSL_CIPHER ? rp_tls_cipher(c->tpctx)
@@ -407,12 +409,12 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
         return RP_OK;
     }
     case RP_VAR_SSL_SESSION_REUSED:
-        if (!c->tp || !c->tpctx)
+        if (!c->tpctx)
             return RP_DECLINED;
         *out = rp_tls_session_reused(c->tpctx) ? RP_STR("r") : RP_STR(".");
         return RP_OK;
     case RP_VAR_SSL_CLIENT_VERIFY: {
-        if (!c->tp || !c->tpctx)
+        if (!c->tpctx)
             return RP_DECLINED;
         const char *v = rp_tls_client_verify(c->tpctx);
         *out = rp_arena_str(a, rp_str_cstr(v ? v : "NONE"));
@@ -421,7 +423,7 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
     case RP_VAR_SSL_CLIENT_S_DN:
     case RP_VAR_SSL_CLIENT_FINGERPRINT: {
         char buf[1024];
-        if (!c->tp || !c->tpctx)
+        if (!c->tpctx)
             return RP_DECLINED;
         int n = ref->id == RP_VAR_SSL_CLIENT_S_DN
                     ? rp_tls_client_s_dn(c->tpctx, buf, sizeof(buf))

@@ -234,7 +234,9 @@ static void quit_check(rp_timer_t *t)
     rp_conn_t *c = w->conns;
     while (c) {
         rp_conn_t *next = c->next;
-        if (!c->req && (!c->in.data || rp_buf_len(&c->in) == 0))
+        if (c->h2)
+            rp_h2conn_goaway(c); /* streams in flight finish, then it closes */
+        else if (!c->req && (!c->in.data || rp_buf_len(&c->in) == 0))
             rp_conn_close(c);
         c = next;
     }
@@ -278,6 +280,12 @@ static void on_wake(rp_loop_t *loop)
         }
         w->gen = ng;
         set_max_conns(w);
+        /* HTTP/2 connections of older generations are told to go away:
+         * their streams finish, and the clients' next connections get the
+         * new configuration (certificates included) */
+        for (rp_conn_t *c = w->conns; c; c = c->next)
+            if (c->h2 && c->conf != ng->conf)
+                rp_h2conn_goaway(c);
         if (og)
             rp_loop_defer(loop, wgen_free, og);
     }

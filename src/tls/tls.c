@@ -33,6 +33,14 @@ rp_server_t *rp_tls_server(SSL *ssl)
     return rp_tls_server_idx >= 0 ? SSL_get_ex_data(ssl, rp_tls_server_idx) : NULL;
 }
 
+int rp_tls_alpn_h2(SSL *ssl)
+{
+    const unsigned char *p = NULL;
+    unsigned int n = 0;
+    SSL_get0_alpn_selected(ssl, &p, &n);
+    return n == 2 && p[0] == 'h' && p[1] == '2';
+}
+
 /* ---- variables ---- */
 
 const char *rp_tls_protocol(SSL *ssl)

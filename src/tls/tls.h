@@ -66,7 +66,9 @@ const char *rp_tls_last_error(void);
 const char *rp_tls_protocol(SSL *ssl);    /* "TLSv1.3" */
 const char *rp_tls_cipher(SSL *ssl);      /* "TLS_AES_128_GCM_SHA256" */
 const char *rp_tls_server_name(SSL *ssl); /* SNI as sent, or NULL */
-int rp_tls_session_reused(SSL *ssl);      /* 1 resumed, 0 full handshake */
+/* 1 when ALPN chose "h2" in the finished handshake. */
+int rp_tls_alpn_h2(SSL *ssl);
+int rp_tls_session_reused(SSL *ssl); /* 1 resumed, 0 full handshake */
 /* "SUCCESS", "FAILED:<reason>", "NONE" (no client certificate). The
  * FAILED text lives in a thread-local buffer until the next call. */
 const char *rp_tls_client_verify(SSL *ssl);

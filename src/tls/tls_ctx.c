@@ -207,17 +207,25 @@ static int servername_cb(SSL *s, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
-/* ALPN (RFC 7301): rampart speaks HTTP/1.1 only for now. A client that
- * sends no ALPN never gets here and is served HTTP/1.1; one that offers
- * ALPN without http/1.1 gets the no_application_protocol alert the RFC
- * requires (section 3.2) instead of bytes it could not parse. */
+/* ALPN (RFC 7301): h2 first when HTTP/2 is on for the address (`listen
+ * ... http2`) or for the server SNI chose (`http2 on`), then http/1.1. A
+ * client that sends no ALPN never gets here and is served HTTP/1.1; one
+ * whose list has nothing of ours gets the no_application_protocol alert the
+ * RFC requires (section 3.2) instead of bytes it could not parse. */
 static int alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned int inlen, void *arg)
 {
-    static const unsigned char ours[] = "\x08http/1.1";
+    static const unsigned char both[] = "\x02h2\x08http/1.1";
+    static const unsigned char h1[] = "\x08http/1.1";
+    (void)arg;
+    const rp_listen_t *ls = SSL_get_ex_data(s, rp_tls_listen_idx);
+    const rp_server_t *srv = rp_tls_server(s);
+    if (!srv && ls)
+        srv = ls->default_server;
+    int h2 = (ls && ls->http2) || (srv && srv->http2 == 1);
     unsigned char *sel = NULL;
-    if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&sel, outlen, h2 ? both : h1, h2 ? sizeof(both) - 1 : sizeof(h1) - 1,
+                              in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_ALERT_FATAL;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;

@@ -100,6 +100,33 @@ static int teardown(void **state)
 
 #define SRV_A "ssl_certificate @D/rsa-a.pem; ssl_certificate_key @D/rsa-a.key;"
 
+/* http2 on / listen ... http2 and the http2_* limits: defaults, values,
+ * inheritance from http to server. */
+static void test_conf_http2(void **state)
+{
+    (void)state;
+    rp_conf_t *c = load_ok("http {\n http2_chunk_size 4k;\n"
+                           " server {\n  listen 127.0.0.1:8443 ssl http2;\n  " SRV_A "\n }\n"
+                           " server {\n  listen 127.0.0.1:8080;\n  http2 on;\n"
+                           "  http2_max_concurrent_streams 7;\n  http2_body_preread_size 32k;\n }\n"
+                           " server { listen 127.0.0.1:8081; }\n}\n");
+    assert_int_equal(c->nlistens, 3);
+    assert_int_equal(c->listens[0].http2, 1);
+    assert_int_equal(c->listens[1].http2, 0);
+    rp_server_t *a = c->servers[0], *b = c->servers[1], *d = c->servers[2];
+    assert_int_equal(a->http2, 0); /* the listen enables it, not the server */
+    assert_int_equal(a->http2_max_concurrent_streams, 128);
+    assert_int_equal(a->http2_body_preread_size, 65536);
+    assert_int_equal(a->http2_chunk_size, 4096);
+    assert_int_equal(b->http2, 1);
+    assert_int_equal(b->http2_max_concurrent_streams, 7);
+    assert_int_equal(b->http2_body_preread_size, 32768);
+    assert_int_equal(b->http2_chunk_size, 4096);
+    assert_int_equal(d->http2, 0);
+    assert_int_equal(d->http2_chunk_size, 4096);
+    rp_conf_unref(c);
+}
+
 static void test_conf_defaults(void **state)
 {
     rp_conf_t *c = load_ok("http {\n server {\n  listen 127.0.0.1:8443 ssl;\n  " SRV_A
@@ -322,8 +349,9 @@ static const err_case_t err_cases[] = {
       " server {\n  listen 127.0.0.1:8443;\n }\n}",
       "127.0.0.1:8443 is \"ssl\" in one \"listen\" and plain in another in @F:4" },
     { "http { server { listen 443 ssl http2; } }",
-      "the \"http2\" parameter of the \"listen\" directive is not supported yet in @F:1" },
-    { "http { http2 on; }", "\"http2\" directive is not supported yet in @F:1" },
+      "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in @F:1" },
+    { "http { http2_chunk_size 1x; }",
+      "invalid value \"1x\" in \"http2_chunk_size\" directive in @F:1" },
     { "http { ssl on; }", "\"ssl\" directive is not supported yet in @F:1" },
     { "http { ssl_early_data on; }", "\"ssl_early_data\" directive is not supported yet in @F:1" },
     { "http { ssl_stapling_responder http://x; }",
@@ -1301,6 +1329,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_defaults),
+        cmocka_unit_test(test_conf_http2),
         cmocka_unit_test(test_conf_all_directives),
         cmocka_unit_test(test_conf_inheritance),
         cmocka_unit_test(test_conf_errors),
