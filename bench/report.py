@@ -77,6 +77,23 @@ def tls_rows(cells):
     return TLS_ROWS if any(k[1].startswith("tls_") for k in cells) else []
 
 
+# The HTTP/2 runs (H2=1): h2load, many streams per connection. No "backend
+# alone": the backend speaks HTTP/1.1 only.
+H2_ROWS = [
+    ("h2_tls", "rps", "HTTP/2 over TLS, 100 B", "requests/s", "{:,.0f}", "higher"),
+    ("h2_tls", "p99_ms", "HTTP/2 over TLS, 100 B", "p99 latency, ms", "{:.2f}", "lower"),
+    ("h2_tls", "cpu_us", "HTTP/2 over TLS, 100 B", "CPU µs / request", "{:.2f}", "lower"),
+    ("h2c", "rps", "HTTP/2 cleartext (h2c), 100 B", "requests/s", "{:,.0f}", "higher"),
+    ("h2c", "p99_ms", "HTTP/2 cleartext (h2c), 100 B", "p99 latency, ms", "{:.2f}", "lower"),
+    ("h2c", "cpu_us", "HTTP/2 cleartext (h2c), 100 B", "CPU µs / request", "{:.2f}", "lower"),
+]
+
+
+def h2_rows(cells):
+    """Rows for the HTTP/2 runs, when they ran (H2=1)."""
+    return H2_ROWS if any(k[1] in ("h2_tls", "h2c") for k in cells) else []
+
+
 def load(path):
     cells = {}
     for line in open(path):
@@ -140,7 +157,7 @@ def main(argv):
     out.append("")
     out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
     out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
-    rows = ROWS + tls_rows(cells) + stream_rows(cells, meta) + count_rows(cells)
+    rows = ROWS + tls_rows(cells) + h2_rows(cells) + stream_rows(cells, meta) + count_rows(cells)
     for scenario, metric, label, unit, fmt, better in rows:
         vals = {}
         texts = []
@@ -166,6 +183,14 @@ def main(argv):
                    "capped by the clients' own handshake cost, CPU µs / connection is the "
                    "figure to compare (target: rampart / nginx ≤ 1.05). Keep-alive: wrk over "
                    "the ECDSA port." % (meta.get("tls_clients") or "?"))
+    if h2_rows(cells):
+        out.append("")
+        out.append("HTTP/2 rows: h2load %s, %s connections with %s concurrent streams each, "
+                   "GET of the 100-byte file; over TLS with ALPN h2 (ECDSA certificate) and "
+                   "in cleartext with prior knowledge. p99 from h2load's per-request log. "
+                   "The proxies speak HTTP/1.1 with keep-alive to the backend."
+                   % (meta.get("h2load") or "?", meta.get("h2_conns") or "?",
+                      meta.get("h2_streams") or "?"))
     if stream_rows(cells, meta):
         out.append("")
         out.append("Peak RSS growth: highest 50 ms sample of the proxy's resident memory during "

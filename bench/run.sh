@@ -9,9 +9,10 @@
 # Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNT_CONNS
 # COUNTS(0 skips the callgrind/strace counts) STREAM(0 skips the large-body
 # runs) STREAM_MIB(body size) STREAM_RATE(slow reader, MiB/s) TLS(0 skips the
-# TLS runs) TLS_CLIENTS(parallel handshaking clients) PIN(auto|0) RAMPART_BIN
-# NGINX_BIN HAPROXY_BIN OUT(markdown file) KEEP_WORK(1 keeps the scratch
-# directory).
+# TLS runs) TLS_CLIENTS(parallel handshaking clients) H2(0 skips the HTTP/2
+# runs) H2_CONNS H2_STREAMS(h2load connections, concurrent streams each)
+# PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN OUT(markdown file)
+# KEEP_WORK(1 keeps the scratch directory).
 #
 # Every process this script starts is tracked by PID and stopped on exit;
 # a target that fails is reported as "failed" in its column, the run goes on.
@@ -39,6 +40,9 @@ STREAM=${STREAM:-1}
 STREAM_RATE=${STREAM_RATE:-256}
 TLS=${TLS:-1}
 TLS_CLIENTS=${TLS_CLIENTS:-8}
+H2=${H2:-1}
+H2_CONNS=${H2_CONNS:-10}
+H2_STREAMS=${H2_STREAMS:-100}
 PIN=${PIN:-auto}
 RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -57,8 +61,8 @@ die() { log "error: $*"; exit 1; }
 for tool in wrk h2load curl "$NGINX_BIN" "$HAPROXY_BIN"; do
     command -v "$tool" >/dev/null || die "$tool not found (scripts/deps.sh bench installs it)"
 done
-if [ "$TLS" = 1 ]; then
-    command -v openssl >/dev/null || die "openssl not found (or set TLS=0)"
+if [ "$TLS" = 1 ] || [ "$H2" = 1 ]; then
+    command -v openssl >/dev/null || die "openssl not found (or set TLS=0 H2=0)"
 fi
 if [ "$COUNTS" = 1 ]; then
     for tool in valgrind strace; do
@@ -233,7 +237,9 @@ chmod 755 "$W"  # nginx workers may run as nobody when we are root
 
 read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy PORT_sink \
     PORT_rampart_ec PORT_nginx_ec PORT_haproxy_ec \
-    PORT_rampart_rsa PORT_nginx_rsa PORT_haproxy_rsa <<<"$($UTIL freeports 11)" ||
+    PORT_rampart_rsa PORT_nginx_rsa PORT_haproxy_rsa \
+    PORT_rampart_h2 PORT_nginx_h2 PORT_haproxy_h2 \
+    PORT_rampart_h2c PORT_nginx_h2c PORT_haproxy_h2c <<<"$($UTIL freeports 17)" ||
     die "no free ports in 20000-32000"
 
 mkdir -p "$W/backend/logs" "$W/backend/www" "$W/rampart/logs" "$W/nginx/logs" "$W/haproxy"
@@ -244,8 +250,8 @@ head -c 16384 /dev/zero | tr '\0' 'b' >"$W/backend/www/16k"
 if [ "$STREAM" = 1 ]; then truncate -s "${STREAM_MIB}M" "$W/backend/www/big"; fi
 # TLS: one self-signed certificate per key type, made here so that every run
 # uses fresh keys of exactly this kind; haproxy takes certificate and key in
-# one PEM file.
-if [ "$TLS" = 1 ]; then
+# one PEM file. The HTTP/2 runs use the ECDSA one.
+if [ "$TLS" = 1 ] || [ "$H2" = 1 ]; then
     mkdir -p "$W/tls"
     for kind in ec rsa; do
         case $kind in
@@ -288,8 +294,15 @@ EOF
 # PORT NAME stream: the same plus /upload to the sink (bench/sink.py), for
 # the large-body runs only, so the other scenarios keep a single location.
 # proxy_conf PORT NAME tls: the same plus two TLS servers, ECDSA and RSA, on
-# their own ports, for the TLS runs only.
+# their own ports, for the TLS runs only. proxy_conf PORT NAME h2: the same
+# plus an HTTP/2 server over TLS (ECDSA, ALPN h2) and a cleartext HTTP/2 one
+# (prior knowledge), for the HTTP/2 runs only; there the upstream keeps as
+# many idle connections as there can be streams in flight, so that a burst
+# of H2_CONNS x H2_STREAMS requests does not end in closing and reopening
+# backend connections (HAProxy's idle pool has no limit by default).
 proxy_conf() {
+    local ka=32
+    [ "${3:-}" = h2 ] && ka=$((H2_CONNS * H2_STREAMS))
     cat <<EOF
 worker_processes 1;
 daemon off;
@@ -302,7 +315,7 @@ http {
     keepalive_requests 100000000;
     upstream backend {
         server 127.0.0.1:$PORT_backend;
-        keepalive 32;
+        keepalive $ka;
         keepalive_requests 100000000;
     }
     server {
@@ -353,6 +366,32 @@ EOF
 EOF
         done
         printf '}\n'
+    elif [ "${3:-}" = h2 ]; then
+        printf '    }\n'
+        # keepalive_requests (http level, above) also bounds the streams of
+        # one HTTP/2 connection in both: set high, no GOAWAY during a run.
+        cat <<EOF
+    server {
+        listen 127.0.0.1:$(eval echo "\$PORT_$2_h2") ssl http2;
+        ssl_certificate $W/tls/ec.crt;
+        ssl_certificate_key $W/tls/ec.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    server {
+        listen 127.0.0.1:$(eval echo "\$PORT_$2_h2c") http2;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
     else
         printf '    }\n}\n'
     fi
@@ -364,6 +403,10 @@ proxy_conf "$PORT_nginx" nginx stream >"$W/nginx/stream.conf"
 if [ "$TLS" = 1 ]; then
     proxy_conf "$PORT_rampart" rampart tls >"$W/rampart/tls.conf"
     proxy_conf "$PORT_nginx" nginx tls >"$W/nginx/tls.conf"
+fi
+if [ "$H2" = 1 ]; then
+    proxy_conf "$PORT_rampart" rampart h2 >"$W/rampart/h2.conf"
+    proxy_conf "$PORT_nginx" nginx h2 >"$W/nginx/h2.conf"
 fi
 # rampart opens its unlinked body files there; nginx creates its own.
 mkdir -p "$W/rampart/client_body_temp"
@@ -402,10 +445,24 @@ if [ "$TLS" = 1 ]; then
     done
     sed -n '/^backend be/,$p' "$W/haproxy/haproxy.cfg" >>"$W/haproxy/tls.cfg"
 fi
+# The HTTP/2 runs: the same plus a TLS frontend offering h2 by ALPN (ECDSA
+# certificate) and a cleartext one that speaks HTTP/2 only (prior
+# knowledge). HAProxy has no per-connection request limit to raise.
+if [ "$H2" = 1 ]; then
+    {
+        sed -n '/^backend be/q;p' "$W/haproxy/haproxy.cfg"
+        printf 'frontend fe_h2\n    bind 127.0.0.1:%s ssl crt %s alpn h2,http/1.1\n' \
+            "$PORT_haproxy_h2" "$W/tls/ec.pem"
+        printf '    default_backend be\n'
+        printf 'frontend fe_h2c\n    bind 127.0.0.1:%s proto h2\n' "$PORT_haproxy_h2c"
+        printf '    default_backend be\n'
+        sed -n '/^backend be/,$p' "$W/haproxy/haproxy.cfg"
+    } >"$W/haproxy/h2.cfg"
+fi
 
 # cmd_of TARGET: the command line that runs TARGET in the foreground, with
 # the configuration for the large-body runs when VARIANT=stream, for the TLS
-# runs when VARIANT=tls.
+# runs when VARIANT=tls, for the HTTP/2 runs when VARIANT=h2.
 VARIANT=""
 cmd_of() {
     local pc=proxy.conf hc=haproxy.cfg
@@ -668,6 +725,84 @@ stime_run() {  # TARGET ec|rsa ROUND
 tls_is_down() { case " $TLS_DOWN " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------------------
+# HTTP/2 runs, on proxies restarted with the h2 configuration: h2load with
+# H2_CONNS connections of H2_STREAMS concurrent streams each, GET /small,
+# over TLS with ALPN h2 (h2_tls) and in cleartext with prior knowledge (h2c).
+# The proxies speak HTTP/1.1 with keep-alive to the backend, as elsewhere.
+
+H2_SCENARIOS="h2_tls h2c"
+H2_DOWN=""
+h2_is_down() { case " $H2_DOWN " in *" $1 "*) return 0 ;; esac; return 1; }
+
+h2_url() {  # TARGET SCENARIO
+    case $2 in
+    h2_tls) echo "https://127.0.0.1:$(eval echo "\$PORT_$1_h2")/small" ;;
+    h2c) echo "http://127.0.0.1:$(eval echo "\$PORT_$1_h2c")/small" ;;
+    esac
+}
+
+# h2_check TARGET: both HTTP/2 ports answer GET /small over HTTP/2 with 200
+# and the 100-byte body (curl: ALPN on the TLS port, prior knowledge on the
+# cleartext one).
+h2_check() {
+    local t=$1 got
+    got=$(curl -s -k -m 5 --http2 -o /dev/null -w '%{http_version} %{http_code} %{size_download}' \
+        "$(h2_url "$t" h2_tls)")
+    if [ "$got" != "2 200 100" ]; then
+        note "$t: HTTP/2 over TLS: GET /small gave '$got' (HTTP version, status, bytes)"
+        return 1
+    fi
+    got=$(curl -s -m 5 --http2-prior-knowledge -o /dev/null \
+        -w '%{http_version} %{http_code} %{size_download}' "$(h2_url "$t" h2c)")
+    if [ "$got" != "2 200 100" ]; then
+        note "$t: HTTP/2 cleartext: GET /small gave '$got' (HTTP version, status, bytes)"
+        return 1
+    fi
+}
+
+h2_run() {  # TARGET SCENARIO ROUND
+    local t=$1 s=$2 r=$3 pid out lg c0 c1 parsed req rps p99 bad proto want=h2
+    pid=$(eval echo "\$PID_$t")
+    [ "$s" = h2c ] && want=h2c
+    out="$W/h2load-$t-$s-$r.txt"; lg="$W/h2load-$t-$s-$r.log"
+    c0=$(cpu_ticks "$pid")
+    # shellcheck disable=SC2046
+    run_bg timeout $((DURATION + 30)) $(pin "$CPU_LOAD") h2load -t1 -c"$H2_CONNS" -m"$H2_STREAMS" \
+        -D"$DURATION" --log-file="$lg" "$(h2_url "$t" "$s")" >"$out" 2>&1
+    c1=$(cpu_ticks "$pid")
+    if ! alive "$pid"; then
+        note "$t: died during $s round $r"
+        H2_DOWN="$H2_DOWN $t"
+        record "$t" "$s" rps failed
+        return
+    fi
+    if ! parsed=$($UTIL h2run "$out" "$lg"); then
+        note "$t: $s round $r: h2load output unreadable ($out)"
+        record "$t" "$s" rps failed
+        return
+    fi
+    read -r req rps p99 bad proto <<<"$parsed"
+    if [ "$proto" != "$want" ]; then
+        note "$t: $s round $r: h2load used '$proto', not $want ($out)"
+        record "$t" "$s" rps failed
+        return
+    fi
+    # No tolerance: h2load does not count the streams in flight when -D
+    # ends, so a sound proxy shows no failed stream at all, and a connection
+    # the proxy drops (or GOAWAYs) fails its streams in flight.
+    if [ "$req" -eq 0 ] || [ "$bad" -gt 0 ]; then
+        note "$t: $s round $r: h2load: $(grep -E '^(requests|status codes):' "$out" | tr '\n' ' ')($out)"
+        record "$t" "$s" rps failed
+        return
+    fi
+    rm -f "$lg"  # one line per request: tens of MB over a full run
+    record "$t" "$s" rps "$rps"
+    record "$t" "$s" p99_ms "$p99"
+    record "$t" "$s" cpu_us "$(awk -v c=$((c1 - c0)) -v n="$req" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.3f", c * 1e6 / hz / n }')"
+}
+
+# ---------------------------------------------------------------------------
 # Scenario (6): one large body each way, on a freshly started proxy, its
 # memory sampled every 50 ms by the client (bench/stream_client.py). get: the
 # backend's sparse file /big read by a slow client; post: an upload of the
@@ -784,8 +919,9 @@ count_target() {  # TARGET TOOL METRIC CONNS
 # Run.
 
 log "work dir $W; ports backend=$PORT_backend rampart=$PORT_rampart nginx=$PORT_nginx haproxy=$PORT_haproxy"
+[ "$H2" = 1 ] && log "HTTP/2 ports TLS/cleartext: rampart=$PORT_rampart_h2/$PORT_rampart_h2c nginx=$PORT_nginx_h2/$PORT_nginx_h2c haproxy=$PORT_haproxy_h2/$PORT_haproxy_h2c"
 [ "$TLS" = 1 ] && log "TLS ports ECDSA/RSA: rampart=$PORT_rampart_ec/$PORT_rampart_rsa nginx=$PORT_nginx_ec/$PORT_nginx_rsa haproxy=$PORT_haproxy_ec/$PORT_haproxy_rsa"
-log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' tls=$TLS tls_clients=$TLS_CLIENTS pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
+log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' tls=$TLS tls_clients=$TLS_CLIENTS h2=$H2 h2_conns=$H2_CONNS h2_streams=$H2_STREAMS pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
 
 start backend || die "the nginx backend does not start (see $W/backend/stderr.log)"
 
@@ -866,6 +1002,38 @@ if [ "$TLS" = 1 ]; then
     VARIANT=""
 fi
 
+if [ "$H2" = 1 ]; then
+    VARIANT=h2
+    for t in $PROXIES; do
+        if is_down "$t" || ! start "$t" || ! h2_check "$t"; then
+            H2_DOWN="$H2_DOWN $t"
+            continue
+        fi
+        # shellcheck disable=SC2046
+        run_bg timeout 30 $(pin "$CPU_LOAD") h2load -t1 -c"$H2_CONNS" -m"$H2_STREAMS" -D1 \
+            "$(h2_url "$t" h2_tls)" >/dev/null 2>&1
+    done
+    read -ra order <<<"$PROXIES"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for s in $H2_SCENARIOS; do
+            for ((i = 0; i < ${#order[@]}; i++)); do
+                t=${order[$(((i + r - 1) % ${#order[@]}))]}
+                if h2_is_down "$t"; then
+                    record "$t" "$s" rps failed
+                    continue
+                fi
+                log "round $r/$ROUNDS $s $t"
+                h2_run "$t" "$s" "$r"
+            done
+        done
+    done
+    for t in $PROXIES; do
+        pid=$(eval echo "\${PID_$t:-}")
+        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
+    done
+    VARIANT=""
+fi
+
 if [ "$STREAM" = 1 ]; then
     start_sink
     VARIANT=stream
@@ -907,7 +1075,9 @@ stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
 
 stream_set=" STREAM=0"
 tls_set=" TLS=0"
+h2_set=" H2=0"
 [ "$TLS" = 1 ] && tls_set=" TLS_CLIENTS=$TLS_CLIENTS"
+[ "$H2" = 1 ] && h2_set=" H2_CONNS=$H2_CONNS H2_STREAMS=$H2_STREAMS"
 [ "$STREAM" = 1 ] && stream_set=" STREAM_MIB=$STREAM_MIB STREAM_RATE=$STREAM_RATE"
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -917,9 +1087,12 @@ tls_set=" TLS=0"
     echo "haproxy=$($HAPROXY_BIN -v 2>&1 | awk 'NR == 1 {print $3}')"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
     echo "openssl=$(openssl version 2>/dev/null | awk '{print $2}')"
-    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set$tls_set"
+    echo "h2load=$(h2load --version 2>&1 | awk 'NR == 1 {print $2}')"
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set$tls_set$h2_set"
     echo "stream_mib=$STREAM_MIB"
     echo "tls_clients=$TLS_CLIENTS"
+    echo "h2_conns=$H2_CONNS"
+    echo "h2_streams=$H2_STREAMS"
     echo "pinning=${CPU_PROXY:+proxy on CPU $CPU_PROXY, wrk on CPU $CPU_LOAD, backend on CPU $CPU_BACKEND}"
 } >"$W/meta.txt"
 

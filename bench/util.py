@@ -4,6 +4,8 @@
     util.py freeports N             N free TCP ports on 127.0.0.1 in 20000-32000
     util.py wrk FILE                "requests rps p99_ms bad" from wrk --latency output
     util.py h2load FILE             "succeeded" from h2load output
+    util.py h2run FILE LOG          "requests rps p99_ms bad protocol" from a timed h2load
+                                    run and its --log-file
     util.py stime FILE...           "connections bytes" summed over openssl s_time outputs
     util.py callgrind FILE...       summed Ir over callgrind output files
     util.py strace FILE             total system calls from strace -c output
@@ -79,6 +81,33 @@ def h2load(path):
     print(m.group(1))
 
 
+def h2run(path, log):
+    # The summary gives the counts and the rate; the per-request log (one
+    # "start_us status duration_us" row per finished stream, status -1 for
+    # a failed one) gives the latency percentile h2load does not print.
+    # h2load's "failed" already includes its "errored" and "timeout" streams
+    # and 4xx/5xx answers; it counts 3xx as success, this does not.
+    text = open(path, errors="replace").read()
+    fin = re.search(r"^finished in [0-9.]+(?:us|ms|s|m), ([0-9.]+) req/s", text, re.M)
+    req = re.search(r"^requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, "
+                    r"(\d+) failed, \d+ errored, \d+ timeout", text, re.M)
+    codes = re.search(r"^status codes: \d+ 2xx, (\d+) 3xx, \d+ 4xx, \d+ 5xx", text, re.M)
+    proto = re.search(r"^Application protocol: (\S+)", text, re.M)
+    if not (fin and req and codes):
+        raise SystemExit("failed")
+    times = []
+    for line in open(log, errors="replace"):
+        f = line.split("\t")
+        if len(f) >= 3 and f[1] != "-1":
+            times.append(int(f[2]))
+    if not times:
+        raise SystemExit("failed")
+    times.sort()
+    p99 = times[min(len(times) - 1, (len(times) * 99 + 99) // 100 - 1)] / 1000.0
+    bad = int(req.group(2)) + int(codes.group(1))
+    print(req.group(1), fin.group(1), "%.3f" % p99, bad, proto.group(1) if proto else "none")
+
+
 def stime(paths):
     # openssl s_time prints, for the -new pass,
     #   "N connections in 0.53s; 2267.92 connections/user sec, bytes read B"
@@ -133,6 +162,8 @@ def main(argv):
             wrk(args[0])
         elif cmd == "h2load":
             h2load(args[0])
+        elif cmd == "h2run":
+            h2run(args[0], args[1])
         elif cmd == "stime":
             stime(args)
         elif cmd == "callgrind":

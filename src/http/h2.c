@@ -23,6 +23,21 @@ struct rp_h2_session {
     void *user;
 
     rp__h2_stream_t *streams; /* live streams, newest first */
+    size_t nstreams;
+
+    /* SETTINGS_MAX_CONCURRENT_STREAMS is enforced here, not by nghttp2,
+     * which would end the whole connection when a client exceeds it (RFC
+     * 9113 5.1.2 asks for a stream error: REFUSED_STREAM). So nghttp2's
+     * SETTINGS frame leaves it out and a second SETTINGS frame carrying it
+     * follows; the client's ACK of that second frame is not passed to
+     * nghttp2. Client bytes are scanned frame by frame for that ACK. */
+    uint8_t own_settings[15];
+    unsigned own_settings_sent : 1;
+    unsigned acks_seen : 2;
+    uint8_t scan_hdr[9];
+    uint8_t scan_have;
+    uint32_t scan_left;    /* payload bytes of the current frame still to pass */
+    uint32_t preface_left; /* client magic bytes still to pass */
 
     /* bytes nghttp2 produced that did not fit the caller's buffer; valid
      * until the next nghttp2_session_mem_send */
@@ -131,6 +146,7 @@ static void stream_free(rp__h2_stream_t *st)
 
 static void stream_unlink(rp_h2_session_t *s, rp__h2_stream_t *st)
 {
+    s->nstreams--;
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -233,10 +249,13 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
         free(st);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
+    /* over the advertised limit: refused once the head is complete */
+    st->refused = s->nstreams >= s->cfg.max_concurrent_streams;
     st->next = s->streams;
     if (s->streams)
         s->streams->prev = st;
     s->streams = st;
+    s->nstreams++;
     return 0;
 }
 
@@ -249,8 +268,13 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
     if (s->dead || f->hd.type != NGHTTP2_HEADERS)
         return 0;
     rp__h2_stream_t *st = get_stream(s, f->hd.stream_id);
-    if (st == NULL || st->too_large)
+    if (st == NULL)
         return 0;
+    if (st->too_large) {
+        /* keep counting: the size of the bomb decides its price */
+        st->decoded += nl + vl + 32;
+        return 0;
+    }
     /* HPACK bomb: a few encoded bytes can name a large dynamic-table entry
      * again and again; the limit is on the decoded size (RFC 9113 6.5.2,
      * RFC 7541 4.1 accounting), each field counted before it is copied. */
@@ -298,8 +322,23 @@ static void reject_431(rp_h2_session_t *s, rp__h2_stream_t *st, int end_stream)
 static void request_complete(rp_h2_session_t *s, rp__h2_stream_t *st, int end_stream)
 {
     rp_h2_request_t req;
-    if (st->too_large) {
+    if (st->refused) {
+        /* RFC 9113 5.1.2; the client may retry it (8.7). Counted with the
+         * rejected requests, so opening streams beyond the limit in a loop
+         * trips the rapid-reset defence. */
         count_reset(s);
+        reset(s, st, NGHTTP2_REFUSED_STREAM);
+        return;
+    }
+    if (st->too_large) {
+        /* an HPACK bomb costs us decoding time in proportion to its
+         * decoded size: it draws one token per max_header_list decoded
+         * (at most 50), so a few bombs end the connection */
+        size_t tokens = 1 + RP_MIN(st->decoded / RP_MAX(s->cfg.max_header_list, 1u), (size_t)49);
+        for (size_t i = 0; i < tokens && !s->dead; i++)
+            count_reset(s);
+        if (s->dead)
+            return;
         reject_431(s, st, end_stream);
         return;
     }
@@ -548,7 +587,9 @@ rp_h2_session_t *rp_h2_session_new(const rp_h2_config_t *cfg, const rp_h2_callba
     /* Request bodies are given back to the client's window only as the
      * application consumes them (rp_h2_consumed): upload back-pressure. */
     nghttp2_option_set_no_auto_window_update(opt, 1);
-    nghttp2_option_set_max_outbound_ack(opt, s->cfg.max_outbound_ack);
+    /* above the control-frame burst, so a burst of SETTINGS meets our
+     * bucket (GOAWAY ENHANCE_YOUR_CALM) before nghttp2's silent cut */
+    nghttp2_option_set_max_outbound_ack(opt, (size_t)s->cfg.max_outbound_ack + s->cfg.ctrl_burst);
     /* nghttp2's own limits stay as a looser backstop behind ours, which
      * answer with GOAWAY(ENHANCE_YOUR_CALM) rather than a silent close. */
     nghttp2_option_set_max_continuations(opt, (size_t)s->cfg.max_continuations + 1);
@@ -563,7 +604,6 @@ rp_h2_session_t *rp_h2_session_new(const rp_h2_config_t *cfg, const rp_h2_callba
         goto fail;
 
     nghttp2_settings_entry iv[] = {
-        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->cfg.max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s->cfg.initial_window },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s->cfg.max_header_list },
         /* RFC 9218 2.1: we ignore RFC 7540 priorities */
@@ -571,6 +611,16 @@ rp_h2_session_t *rp_h2_session_new(const rp_h2_config_t *cfg, const rp_h2_callba
     };
     if (nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv, RP_ARRAY_LEN(iv)) != 0)
         goto fail;
+    /* the second SETTINGS frame: length 6, type 4, no flags, stream 0,
+     * then MAX_CONCURRENT_STREAMS (id 3) */
+    uint32_t mcs = s->cfg.max_concurrent_streams;
+    static const uint8_t own_head[] = { 0, 0, 6, NGHTTP2_SETTINGS, 0, 0, 0, 0, 0, 0, 3 };
+    memcpy(s->own_settings, own_head, sizeof(own_head));
+    s->own_settings[11] = (uint8_t)(mcs >> 24);
+    s->own_settings[12] = (uint8_t)(mcs >> 16);
+    s->own_settings[13] = (uint8_t)(mcs >> 8);
+    s->own_settings[14] = (uint8_t)mcs;
+    s->preface_left = NGHTTP2_CLIENT_MAGIC_LEN;
     if (s->cfg.conn_window > 65535 &&
         nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0,
                                               (int32_t)s->cfg.conn_window) != 0)
@@ -605,18 +655,54 @@ void rp_h2_session_free(rp_h2_session_t *s)
     free(s);
 }
 
-ssize_t rp_h2_session_feed(rp_h2_session_t *s, const uint8_t *in, size_t len)
+static int ng_recv(rp_h2_session_t *s, const uint8_t *in, size_t len)
 {
-    if (s->fatal || s->dead)
-        return RP_ERROR;
+    if (len == 0)
+        return RP_OK;
     ssize_t rv = nghttp2_session_mem_recv(s->ng, in, len);
     if (rv < 0) {
         s->fatal = 1;
         return RP_ERROR;
     }
+    return s->dead ? RP_ERROR : RP_OK;
+}
+
+ssize_t rp_h2_session_feed(rp_h2_session_t *s, const uint8_t *in, size_t len)
+{
+    if (s->fatal || s->dead)
+        return RP_ERROR;
+    size_t i = 0;
+    while (i < len) {
+        /* the magic and frame payloads pass through as they are */
+        uint32_t *left = s->preface_left ? &s->preface_left : &s->scan_left;
+        if (*left) {
+            size_t k = RP_MIN((size_t)*left, len - i);
+            if (ng_recv(s, in + i, k) != RP_OK)
+                return RP_ERROR;
+            i += k;
+            *left -= (uint32_t)k;
+            continue;
+        }
+        /* a frame header is held back until it is whole */
+        size_t k = RP_MIN((size_t)(9 - s->scan_have), len - i);
+        memcpy(s->scan_hdr + s->scan_have, in + i, k);
+        s->scan_have += (uint8_t)k;
+        i += k;
+        if (s->scan_have < 9)
+            break;
+        s->scan_have = 0;
+        const uint8_t *h = s->scan_hdr;
+        uint32_t flen = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+        if (h[3] == NGHTTP2_SETTINGS && (h[4] & NGHTTP2_FLAG_ACK) && flen == 0 &&
+            s->acks_seen < 2 && ++s->acks_seen == 2 && s->own_settings_sent)
+            continue; /* the ACK of our own SETTINGS frame */
+        if (ng_recv(s, h, 9) != RP_OK)
+            return RP_ERROR;
+        s->scan_left = flen;
+    }
     if (s->dead || !nghttp2_session_want_read(s->ng))
         return RP_ERROR;
-    return rv;
+    return (ssize_t)len;
 }
 
 int rp_h2_session_want_write(rp_h2_session_t *s)
@@ -640,6 +726,13 @@ ssize_t rp_h2_session_pull(rp_h2_session_t *s, uint8_t *buf, size_t cap)
     }
     while (n < cap && !s->fatal) {
         const uint8_t *d;
+        if (!s->own_settings_sent && n > 0 && cap - n >= sizeof(s->own_settings)) {
+            /* right after nghttp2's first output, which starts with its
+             * SETTINGS frame: frames never straddle an output chunk */
+            memcpy(buf + n, s->own_settings, sizeof(s->own_settings));
+            n += sizeof(s->own_settings);
+            s->own_settings_sent = 1;
+        }
         ssize_t r = nghttp2_session_mem_send(s->ng, &d);
         if (r < 0) {
             s->fatal = 1;
@@ -679,7 +772,9 @@ int rp_h2_session_idle(rp_h2_session_t *s)
             continue;
         open = 1;
         int32_t w = nghttp2_session_get_stream_remote_window_size(s->ng, st->id);
-        if (st->rlen == 0 || (w > 0 && conn_win > 0))
+        /* stalled: bytes wait in the stream, or the application waits for
+         * room (it never queues beyond the window), and a window is shut */
+        if ((st->rlen == 0 && !st->want_room) || (w > 0 && conn_win > 0))
             return RP_H2_ACTIVE;
     }
     return open ? RP_H2_IDLE_STALLED : RP_H2_IDLE_EMPTY;

@@ -54,6 +54,7 @@ typedef struct rp__h2_stream {
     unsigned deferred : 1;  /* data provider deferred: resume on new data */
     unsigned want_room : 1; /* application waits for on_send_room */
     unsigned reset : 1;     /* RST_STREAM submitted by the codec */
+    unsigned refused : 1;   /* over max_concurrent_streams: REFUSED_STREAM */
 } rp__h2_stream_t;
 
 /* Collects one field of a request header block; the first problem is kept

@@ -358,6 +358,11 @@ void rp_h2conn_goaway(rp_conn_t *c)
     conn_schedule(c);
 }
 
+int rp_h2conn_stalled(rp_conn_t *c)
+{
+    return c->h2 && c->h2->sess && rp_h2_session_idle(c->h2->sess) == RP_H2_IDLE_STALLED;
+}
+
 /* Feeds what c->in holds. RP_ERROR when the codec ended the session. */
 static int feed(rp_conn_t *c)
 {

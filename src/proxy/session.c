@@ -219,6 +219,13 @@ static void conn_free(void *p)
 static void conn_timeout(rp_timer_t *t)
 {
     rp_conn_t *c = t->data;
+    if (c->parent && rp_h2conn_stalled(c->parent)) {
+        /* every stream waits on the client's flow-control window: the
+         * client stopped reading (zero-window stall), cut the connection */
+        rp_log_error(RP_LOG_INFO, "client %s timed out (HTTP/2 window closed)", c->peer_addr);
+        rp_conn_close(c->parent);
+        return;
+    }
     const rp_loc_conf_t *tlc = c->req && c->req->lc ? c->req->lc : &default_srv(c)->conf;
     if (tlc->reset_timedout_connection && !c->parent) {
         /* reset instead of a FIN: the kernel drops what is unsent at once */

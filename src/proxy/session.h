@@ -310,6 +310,8 @@ void rp_h2conn_run(rp_conn_t *c);
 void rp_h2conn_close(rp_conn_t *c);
 /* GOAWAY: finish the streams in flight, take no new ones, then close. */
 void rp_h2conn_goaway(rp_conn_t *c);
+/* 1 when every open stream of c waits on the client's window. */
+int rp_h2conn_stalled(rp_conn_t *c);
 /* Stream side of rp_conn_run / close / read / send / flush / finalize. */
 void rp_h2stream_kick(rp_conn_t *s);
 void rp_h2stream_close(rp_conn_t *s);

@@ -493,7 +493,9 @@ static void test_response_waits_for_window(void **state)
             assert_int_equal(p.c.body[sid], 65535);
             assert_int_equal(sent, 65535);
             assert_int_equal(rp_h2_stream_send_room(p.srv, sid), 0);
-            assert_int_equal(rp_h2_session_idle(p.srv), RP_H2_ACTIVE); /* nothing buffered */
+            /* nothing buffered, but the stream waits for a window the
+             * client has not opened: stalled (the send timeout applies) */
+            assert_int_equal(rp_h2_session_idle(p.srv), RP_H2_IDLE_STALLED);
         }
         /* the client reads what arrived: WINDOW_UPDATE */
         assert_int_equal(nghttp2_session_consume(p.cli, sid, p.c.body[sid] - consumed), 0);
@@ -787,6 +789,78 @@ static void test_invalid_requests(void **state)
     }
 }
 
+/* A client that ignores SETTINGS_MAX_CONCURRENT_STREAMS after
+ * acknowledging it: the excess streams are refused (RFC 9113 5.1.2), the
+ * connection and the streams within the limit go on. Both of the server's
+ * SETTINGS frames are acknowledged (nghttp2 must see only its own ACK). */
+static void test_concurrency_limit_after_ack(void **state)
+{
+    rp_h2_config_t cfg;
+    rp_h2_config_default(&cfg);
+    cfg.max_concurrent_streams = 3;
+    app_t app;
+    memset(&app, 0, sizeof(app));
+    rp_h2_session_t *s = rp_h2_session_new(&cfg, &app_cb, &app);
+    app.srv = s;
+    /* the server's first flight carries MAX_CONCURRENT_STREAMS = 3 */
+    static uint8_t o[1 << 16];
+    ssize_t on = rp_h2_session_pull(s, o, sizeof(o));
+    int settings = 0, mcs = -1;
+    for (size_t i = 0; on > 0 && i + 9 <= (size_t)on;) {
+        size_t len = ((size_t)o[i] << 16) | ((size_t)o[i + 1] << 8) | o[i + 2];
+        if (o[i + 3] == NGHTTP2_SETTINGS) {
+            settings++;
+            for (size_t k = 0; k + 6 <= len; k += 6) {
+                const uint8_t *e = o + i + 9 + k;
+                if (e[0] == 0 && e[1] == NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+                    mcs = (int)(((uint32_t)e[2] << 24) | ((uint32_t)e[3] << 16) |
+                                ((uint32_t)e[4] << 8) | e[5]);
+            }
+        }
+        i += 9 + len;
+    }
+    assert_int_equal(settings, 2);
+    assert_int_equal(mcs, 3);
+    nghttp2_hd_deflater *d;
+    assert_int_equal(nghttp2_hd_deflate_new(&d, 4096), 0);
+    wbuf_t w;
+    put_preface(&w);
+    put_frame(&w, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, NULL, 0);
+    put_frame(&w, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, NULL, 0);
+    uint8_t blk[4096];
+    for (int32_t sid = 1; sid <= 11; sid += 2) {
+        size_t n = hpack(d, blk, sizeof(blk), base_req, 4);
+        put_frame(&w, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, sid, blk,
+                  n);
+    }
+    wire_t out;
+    assert_true(run_raw(s, &w, &out) > 0);
+    assert_int_equal(out.goaway, 0);
+    for (int32_t sid = 1; sid <= 5; sid += 2) {
+        assert_true(app.seen[sid]);
+        assert_false(out.rst_seen[sid]);
+    }
+    for (int32_t sid = 7; sid <= 11; sid += 2) {
+        assert_false(app.seen[sid]);
+        assert_true(out.rst_seen[sid]);
+        assert_int_equal(out.rst[sid], NGHTTP2_REFUSED_STREAM);
+    }
+    /* a finished stream frees its place */
+    assert_int_equal(rp_h2_submit_response(s, 1, 200, NULL, 0, 1), RP_OK);
+    while (rp_h2_session_pull(s, o, sizeof(o)) > 0)
+        ;
+    wbuf_t w2;
+    w2.n = 0;
+    size_t n = hpack(d, blk, sizeof(blk), base_req, 4);
+    put_frame(&w2, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 13, blk, n);
+    assert_true(run_raw(s, &w2, &out) > 0);
+    assert_int_equal(out.goaway, 0);
+    assert_true(app.seen[13]);
+    assert_false(out.rst_seen[13]);
+    nghttp2_hd_deflate_del(d);
+    rp_h2_session_free(s);
+}
+
 /* DATA not matching content-length: reset, no end-of-body delivered. */
 static void test_content_length_mismatch(void **state)
 {
@@ -1071,6 +1145,7 @@ int main(void)
         cmocka_unit_test(test_graceful_goaway),
         cmocka_unit_test(test_free_cancels_open_streams),
         cmocka_unit_test(test_invalid_requests),
+        cmocka_unit_test(test_concurrency_limit_after_ack),
         cmocka_unit_test(test_content_length_mismatch),
         cmocka_unit_test(test_rapid_reset),
         cmocka_unit_test(test_invalid_request_flood),
