@@ -34,6 +34,7 @@ typedef struct rp_conn_s rp_conn_t;
 typedef struct rp_req_s rp_req_t;
 typedef struct rp_upconn_s rp_upconn_t;
 typedef struct rp_h2conn_s rp_h2conn_t;
+typedef struct rp_pool_bucket_s rp_pool_bucket_t;
 
 typedef struct {
     int fd;
@@ -66,6 +67,8 @@ struct rp_worker_s {
     rp_conn_t *conns;  /* all client connections (doubly linked) */
     rp_upconn_t *idle; /* pooled backend connections */
     int nidle;
+    rp_pool_bucket_t **pool_buckets; /* the same, per address (upstream.c) */
+    size_t npool_buckets, cap_pool_buckets;
     char **free_bufs[2]; /* RP_BUF_SIZE and RP_BUF_BIG buffers */
     size_t nfree[2], capfree[2];
     rp_timer_t accept_timer;
@@ -220,8 +223,10 @@ struct rp_req_s {
 struct rp_upconn_s {
     rp_io_t io;
     rp_worker_t *w;
-    rp_req_t *req;            /* NULL while idle in the pool */
-    rp_upconn_t *prev, *next; /* pool links */
+    rp_req_t *req;              /* NULL while idle in the pool */
+    rp_upconn_t *prev, *next;   /* pool links: the worker's idle list */
+    rp_upconn_t *bprev, *bnext; /* and its bucket's */
+    rp_pool_bucket_t *bucket;
     rp_sockaddr_t addr;
     const rp_transport_t *tp; /* NULL: plain TCP */
     void *tpctx;
@@ -331,6 +336,8 @@ rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r);
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key);
 void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us);
 void rp_upconn_free(rp_upconn_t *u);
+/* Frees the pool's per-address buckets (the worker is ending). */
+void rp_pool_free_buckets(rp_worker_t *w);
 
 /* variables.c */
 uint64_t rp_random64(void);

@@ -73,15 +73,86 @@ static void idle_io(rp_io_t *io, uint32_t ev)
     idle_remove(u);
 }
 
-static void idle_remove(rp_upconn_t *u)
+/* Idle connections are kept per (address, TLS settings) in a bucket, newest
+ * first, so taking one and enforcing `keepalive` are O(1) however large the
+ * pool; the worker's list of all idle connections serves close-all. The
+ * buckets of a worker live as long as the worker (one per backend address
+ * it ever pooled a connection to). */
+struct rp_pool_bucket_s {
+    rp_sockaddr_t addr;
+    const void *tls_key;
+    rp_upconn_t *head, *tail;
+    int n;
+};
+
+static rp_pool_bucket_t *bucket_find(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key,
+                                     int create)
 {
+    for (size_t i = 0; i < w->npool_buckets; i++) {
+        rp_pool_bucket_t *b = w->pool_buckets[i];
+        if (b->tls_key == tls_key && b->addr.addrlen == addr->addrlen &&
+            memcmp(&b->addr.addr, &addr->addr, addr->addrlen) == 0)
+            return b;
+    }
+    if (!create)
+        return NULL;
+    if (w->npool_buckets == w->cap_pool_buckets) {
+        size_t cap = w->cap_pool_buckets ? w->cap_pool_buckets * 2 : 8;
+        rp_pool_bucket_t **nb = realloc(w->pool_buckets, cap * sizeof(*nb));
+        if (!nb)
+            return NULL;
+        w->pool_buckets = nb;
+        w->cap_pool_buckets = cap;
+    }
+    rp_pool_bucket_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->addr = *addr;
+    b->tls_key = tls_key;
+    w->pool_buckets[w->npool_buckets++] = b;
+    return b;
+}
+
+void rp_pool_free_buckets(rp_worker_t *w)
+{
+    for (size_t i = 0; i < w->npool_buckets; i++)
+        free(w->pool_buckets[i]);
+    free(w->pool_buckets);
+    w->pool_buckets = NULL;
+    w->npool_buckets = w->cap_pool_buckets = 0;
+}
+
+/* Takes u off the idle lists (the worker's and its bucket's). */
+static void idle_unlink(rp_upconn_t *u)
+{
+    rp_worker_t *w = u->w;
     if (u->prev)
         u->prev->next = u->next;
     else
-        u->w->idle = u->next;
+        w->idle = u->next;
     if (u->next)
         u->next->prev = u->prev;
-    u->w->nidle--;
+    u->prev = u->next = NULL;
+    w->nidle--;
+    rp_pool_bucket_t *b = u->bucket;
+    if (b) {
+        if (u->bprev)
+            u->bprev->bnext = u->bnext;
+        else
+            b->head = u->bnext;
+        if (u->bnext)
+            u->bnext->bprev = u->bprev;
+        else
+            b->tail = u->bprev;
+        b->n--;
+        u->bprev = u->bnext = NULL;
+        u->bucket = NULL;
+    }
+}
+
+static void idle_remove(rp_upconn_t *u)
+{
+    idle_unlink(u);
     rp_upconn_free(u);
 }
 
@@ -115,45 +186,28 @@ void rp_upconn_free(rp_upconn_t *u)
 
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key)
 {
-    for (rp_upconn_t *u = w->idle; u; u = u->next) {
-        if (u->tls_key == tls_key && u->addr.addrlen == addr->addrlen &&
-            memcmp(&u->addr.addr, &addr->addr, addr->addrlen) == 0) {
-            if (u->prev)
-                u->prev->next = u->next;
-            else
-                w->idle = u->next;
-            if (u->next)
-                u->next->prev = u->prev;
-            u->prev = u->next = NULL;
-            w->nidle--;
-            rp_timer_cancel(&w->loop, &u->timer);
-            u->reused = 1;
-            return u;
-        }
-    }
-    return NULL;
+    rp_pool_bucket_t *b = bucket_find(w, addr, tls_key, 0);
+    if (!b || !b->head)
+        return NULL;
+    rp_upconn_t *u = b->head; /* the newest: the least likely to be closed */
+    idle_unlink(u);
+    rp_timer_cancel(&w->loop, &u->timer);
+    u->reused = 1;
+    return u;
 }
 
 void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us)
 {
     u->req = NULL;
-    if (us->keepalive <= 0 || w->quitting) {
+    rp_pool_bucket_t *b =
+        us->keepalive > 0 && !w->quitting ? bucket_find(w, &u->addr, u->tls_key, 1) : NULL;
+    if (!b) {
         rp_upconn_free(u);
         return;
     }
-    int same = 0;
-    rp_upconn_t *oldest = NULL;
-    for (rp_upconn_t *x = w->idle; x; x = x->next) {
-        if (x->addr.addrlen == u->addr.addrlen &&
-            memcmp(&x->addr.addr, &u->addr.addr, u->addr.addrlen) == 0) {
-            same++;
-            oldest = x;
-        }
-    }
-    if (same >= us->keepalive && oldest) {
-        /* keep the newest; the cache holds at most `keepalive` per address */
-        idle_remove(oldest);
-    }
+    /* the cache holds at most `keepalive` per address: the oldest goes */
+    while (b->n >= us->keepalive && b->tail)
+        idle_remove(b->tail);
     rp_buf_release(w, &u->in);
     rp_buf_release(w, &u->out);
     u->io.cb = idle_io;
@@ -166,6 +220,15 @@ void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us)
         w->idle->prev = u;
     w->idle = u;
     w->nidle++;
+    u->bucket = b;
+    u->bprev = NULL;
+    u->bnext = b->head;
+    if (b->head)
+        b->head->bprev = u;
+    else
+        b->tail = u;
+    b->head = u;
+    b->n++;
 }
 
 void rp_pool_close_all(rp_worker_t *w)

@@ -326,6 +326,7 @@ static void *worker_main(void *arg)
     while (w->conns)
         rp_conn_close(w->conns);
     rp_pool_close_all(w);
+    rp_pool_free_buckets(w);
     rp_access_log_flush(w, 1);
     return NULL;
 }

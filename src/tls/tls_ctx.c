@@ -422,7 +422,11 @@ static int set_protocols(rp__tls_err_t *e, SSL_CTX *ctx, const rp_server_t *s)
 
 /* TLS 1.2 suites: forward secrecy (ECDHE, or DHE when ssl_dhparam is
  * given) and AEAD only; no RSA key exchange, no CBC. TLS 1.3 suites are
- * OpenSSL's (all AEAD with forward secrecy). */
+ * OpenSSL's three (all AEAD with forward secrecy), AES-128-GCM first as in
+ * the TLS 1.2 list: as strong in practice and the cheapest per byte with
+ * AES-NI (ssl_conf_command Ciphersuites changes them). */
+static const char default_tls13_suites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 static const char default_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
@@ -632,6 +636,8 @@ static int build(rp__tls_err_t *e, SSL_CTX *ctx, ctx_data_t *d, rp_server_t *s)
         return rp__tls_fail(e, c->ciphers.file ? c->ciphers.file : s->file,
                             c->ciphers.file ? c->ciphers.line : s->line, 1,
                             "SSL_CTX_set_cipher_list(\"%s\") failed", ciphers);
+    if (SSL_CTX_set_ciphersuites(ctx, default_tls13_suites) != 1)
+        return rp__tls_fail(e, s->file, s->line, 1, "SSL_CTX_set_ciphersuites() failed");
     if ((c->protocols & (RP_SSL_TLSv1 | RP_SSL_TLSv1_1)) && SSL_CTX_get_security_level(ctx) > 0)
         rp_log_error(RP_LOG_WARN,
                      "TLSv1 and TLSv1.1 in \"ssl_protocols\" are refused by OpenSSL 3 at "
