@@ -565,6 +565,30 @@ def test_curl_h2_tls_and_prior_knowledge(rampart, backend, certs, tmp_path):
     assert len(b.requests) == 4
 
 
+@pytest.mark.skipif(shutil.which("nghttp") is None, reason="needs nghttp (nghttp2-client)")
+def test_nghttp_client(rampart, backend, certs):
+    """nghttp (nghttp2's own client) over TLS with ALPN h2 and over h2c:
+    several URIs on one connection, each answered from the backend, and
+    the frames it logs show rampart's SETTINGS and no GOAWAY."""
+    b = backend("b1")
+    http = server("@LISTEN@ ssl http2", certs) + server("@LISTEN2@ http2")
+    r = rampart(http, backends={"b": b})
+    for url in ("https://127.0.0.1:%d" % r.port, "http://127.0.0.1:%d" % r.ports[1]):
+        uris = ["%s/ng/%d?x=%d" % (url, i, i) for i in range(5)]
+        p = subprocess.run(["nghttp", "-nv", "-t", "10"] + uris, capture_output=True,
+                           text=True, timeout=30)
+        out = p.stdout + p.stderr
+        assert p.returncode == 0, out
+        assert out.count(":status: 200") == 5, out
+        assert "recv SETTINGS frame" in out and "SETTINGS_MAX_CONCURRENT_STREAMS" in out, out
+        assert "recv GOAWAY" not in out, out
+        seen = sorted(q.target for q in b.requests if q.target.startswith("/ng/"))
+        assert seen == sorted("/ng/%d?x=%d" % (i, i) for i in range(5)), seen
+        for q in b.requests:
+            assert q.header("X-P") == "HTTP/2.0"
+        b.requests.clear()
+
+
 @needs_curl
 def test_h2c_preface_refused_without_http2(rampart, backend, tmp_path):
     """A cleartext address without HTTP/2: the preface is not served as
