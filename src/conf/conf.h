@@ -33,10 +33,114 @@ typedef struct {
 
 /* ---- upstreams ---- */
 
+/* Servers (addresses) one upstream may have: a request's set of servers
+ * tried is a bitmap of this size. */
+#define RP_MAX_UPSTREAM_SERVERS 64
+
+/* proxy_next_upstream conditions */
+#define RP_NEXT_ERROR 0x001
+#define RP_NEXT_TIMEOUT 0x002
+#define RP_NEXT_INVALID_HEADER 0x004
+#define RP_NEXT_500 0x008
+#define RP_NEXT_502 0x010
+#define RP_NEXT_503 0x020
+#define RP_NEXT_504 0x040
+#define RP_NEXT_403 0x080
+#define RP_NEXT_404 0x100
+#define RP_NEXT_429 0x200
+#define RP_NEXT_NON_IDEMPOTENT 0x400
+
+/* `match name { ... }`: what a health-check response must look like. */
+enum rp_match_op {
+    RP_MATCH_PRESENT = 0, /* header Name */
+    RP_MATCH_ABSENT,      /* header ! Name */
+    RP_MATCH_EQ,          /* header Name = value */
+    RP_MATCH_NE,          /* header Name != value */
+    RP_MATCH_RE,          /* header Name ~ regex, body ~ regex */
+    RP_MATCH_NRE,         /* header Name !~ regex, body !~ regex */
+};
+
+typedef struct {
+    char *name; /* lower-case */
+    int op;     /* enum rp_match_op */
+    char *value;
+    void *re; /* pcre2_code * for RE / NRE */
+} rp_match_header_t;
+
+typedef struct {
+    char *name;
+    struct {
+        int lo, hi;
+    } * status; /* any of these ranges (none: 2xx or 3xx) */
+    size_t nstatus;
+    int status_not;             /* status ! ...: none of them */
+    rp_match_header_t *headers; /* all must hold */
+    size_t nheaders;
+    int body_op;   /* 0: no body test, RP_MATCH_RE or RP_MATCH_NRE */
+    void *body_re; /* pcre2_code * */
+    const char *file;
+    int line;
+} rp_match_t;
+
+/* `health_check` of an upstream (src/proxy/health.c). */
+typedef struct {
+    int64_t interval; /* ms, default 5000 */
+    int64_t jitter;   /* ms, default 0: each probe is delayed by up to this */
+    int fails;        /* consecutive failed probes that take a server out; 1 */
+    int passes;       /* consecutive passed probes that bring it back; 1 */
+    char *uri;        /* default "/" */
+    int port;         /* 0: the server's port */
+    char *match_name; /* match=NAME, resolved to match at the end of http */
+    rp_match_t *match;
+    int mandatory;  /* servers start "checking" (unusable) until a pass */
+    int persistent; /* with mandatory: a reload keeps the verdicts */
+    const char *file;
+    int line;
+} rp_health_check_t;
+
+/* health of a server under active checks */
+enum { RP_HEALTH_UP = 0, RP_HEALTH_DOWN = 1, RP_HEALTH_CHECKING = 2 };
+
+/* `upstream` balancing methods (src/proxy/balance.c). */
+enum rp_balance {
+    RP_BALANCE_RR = 0,     /* smooth weighted round robin (default) */
+    RP_BALANCE_LEAST_CONN, /* least_conn */
+    RP_BALANCE_IP_HASH,    /* ip_hash */
+    RP_BALANCE_HASH,       /* hash KEY [consistent] */
+    RP_BALANCE_RANDOM,     /* random [two [least_conn|least_time=...]] */
+    RP_BALANCE_LEAST_TIME, /* least_time header|last_byte [inflight] */
+};
+
+/* least_time: which response time is averaged */
+enum { RP_LT_HEADER = 1, RP_LT_LAST_BYTE = 2 };
+
 typedef struct {
     char *name; /* as written: "backend1.example.com:8080" */
     rp_sockaddr_t addr;
-    int weight; /* >= 1 */
+    int weight;           /* >= 1 */
+    int max_conns;        /* 0: no limit */
+    int max_fails;        /* default 1; 0: failures never take it out */
+    int64_t fail_timeout; /* ms, default 10000 */
+    int64_t slow_start;   /* ms, 0: none */
+    int backup;           /* used only when no primary server is usable */
+    /* Runtime state shared by the worker threads; read and written with
+     * atomics (src/proxy/balance.c). down and drain start as configured. */
+    int down;               /* marked down: never chosen */
+    int drain;              /* no new requests (in-flight ones finish) */
+    int conns;              /* requests in flight to it */
+    int fails;              /* failures in the current window */
+    uint64_t fail_since_ms; /* start of that window (monotonic) */
+    uint64_t down_until_ms; /* passive check: unusable until then */
+    uint64_t up_since_ms;   /* back after failures: slow_start ramps from here */
+    uint64_t ema_header_us; /* least_time: moving averages (1/8 weight) */
+    uint64_t ema_last_byte_us;
+    uint64_t requests; /* requests sent to it */
+    /* active health checks (src/proxy/health.c): the verdict every worker
+     * reads, and the checker's own counters */
+    int health;                 /* RP_HEALTH_*; atomic */
+    int hc_fails, hc_passes;    /* consecutive results */
+    int hc_last_status;         /* HTTP status of the last probe, 0: none */
+    uint64_t hc_checks, hc_bad; /* probes made, probes failed */
 } rp_upstream_server_t;
 
 typedef struct {
@@ -48,10 +152,22 @@ typedef struct {
     int64_t keepalive_timeout;  /* ms, default 60000 */
     int64_t keepalive_requests; /* default 1000 */
     int implicit;               /* made from proxy_pass http://host:port */
-    int64_t *rr_current;        /* smooth WRR state shared by the workers
-                                   (nservers entries), set up by the worker
-                                   layer when the generation is activated */
-    int rr_lock;                /* spin lock guarding rr_current */
+    int balance;                /* enum rp_balance */
+    rp_tpl_t *hash_key;         /* hash KEY */
+    int hash_consistent;        /* hash KEY consistent: a ring of points */
+    int random_two;             /* random two: the better of two */
+    int two_method;             /* RP_BALANCE_LEAST_CONN or _LEAST_TIME */
+    int lt_mode;                /* RP_LT_HEADER or RP_LT_LAST_BYTE */
+    int lt_inflight;            /* least_time ... inflight */
+    int has_backup;             /* some server is `backup` */
+    rp_health_check_t *hc;      /* active health checks, or NULL */
+    uint32_t *ring_hash;        /* consistent hash: sorted points ... */
+    uint32_t *ring_server;      /* ... and the server of each */
+    size_t nring;
+    int64_t *rr_current; /* smooth WRR state shared by the workers
+                            (nservers entries), set up by the worker
+                            layer when the generation is activated */
+    int rr_lock;         /* spin lock guarding rr_current */
     const char *file;
     int line;
 } rp_upstream_t;
@@ -209,16 +325,19 @@ typedef struct {
     size_t nproxy_hide_headers;
     rp_str_t *proxy_pass_headers; /* lower-case */
     size_t nproxy_pass_headers;
-    int proxy_http_version;        /* 10 or 11, default 11 */
-    int64_t proxy_connect_timeout; /* default 60000 */
-    int64_t proxy_read_timeout;    /* default 60000 */
-    int64_t proxy_send_timeout;    /* default 60000 */
-    int proxy_buffering;           /* default 1 */
-    int proxy_request_buffering;   /* default 1 */
-    int64_t proxy_buffer_size;     /* default 4096 (one page) */
-    int proxy_buffers_num;         /* default 8 */
-    int64_t proxy_buffers_size;    /* default 4096 */
-    int proxy_intercept_errors;    /* default 0 */
+    int proxy_http_version;              /* 10 or 11, default 11 */
+    int64_t proxy_connect_timeout;       /* default 60000 */
+    int64_t proxy_read_timeout;          /* default 60000 */
+    int proxy_next_upstream;             /* RP_NEXT_* bits, default error|timeout */
+    int64_t proxy_next_upstream_tries;   /* 0: no limit */
+    int64_t proxy_next_upstream_timeout; /* ms, 0: no limit */
+    int64_t proxy_send_timeout;          /* default 60000 */
+    int proxy_buffering;                 /* default 1 */
+    int proxy_request_buffering;         /* default 1 */
+    int64_t proxy_buffer_size;           /* default 4096 (one page) */
+    int proxy_buffers_num;               /* default 8 */
+    int64_t proxy_buffers_size;          /* default 4096 */
+    int proxy_intercept_errors;          /* default 0 */
 
     /* client side */
     int64_t client_max_body_size;  /* default 1m; 0 = unlimited */
@@ -282,6 +401,9 @@ typedef struct {
      * NULL; never inherited; locations with identical settings share one;
      * freed with the generation (tls/tls.h rp_tls_client_new) */
     void *proxy_ssl_ctx;
+    /* health_check in a location (NGINX Plus's place): given to the
+     * upstream of the location's proxy_pass when the http block ends */
+    rp_health_check_t *health_check;
 } rp_loc_conf_t;
 
 enum rp_loc_match {
@@ -465,6 +587,8 @@ struct rp_conf_s {
     size_t nservers;
     rp_upstream_t **upstreams; /* named and implicit */
     size_t nupstreams;
+    rp_match_t **matches; /* `match` blocks */
+    size_t nmatches;
     rp_map_t **maps;
     size_t nmaps;
     rp_log_format_t **log_formats; /* "combined" first */

@@ -30,6 +30,9 @@ void rp__conf_loc_init(rp_loc_conf_t *lc)
     lc->proxy_http_version = RP_UNSET;
     lc->proxy_connect_timeout = RP_UNSET;
     lc->proxy_read_timeout = RP_UNSET;
+    lc->proxy_next_upstream = RP_UNSET;
+    lc->proxy_next_upstream_tries = RP_UNSET;
+    lc->proxy_next_upstream_timeout = RP_UNSET;
     lc->proxy_send_timeout = RP_UNSET;
     lc->proxy_buffering = RP_UNSET;
     lc->proxy_request_buffering = RP_UNSET;
@@ -890,6 +893,47 @@ static int set_h2_size(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b
     return set_h2_bounded(p, n, b, d, 1);
 }
 
+/* `proxy_next_upstream error timeout ... | off` */
+static int set_next_upstream(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                             const rp__cdir_t *d)
+{
+    static const struct {
+        const char *name;
+        int bit;
+    } words[] = {
+        { "error", RP_NEXT_ERROR },
+        { "timeout", RP_NEXT_TIMEOUT },
+        { "invalid_header", RP_NEXT_INVALID_HEADER },
+        { "http_500", RP_NEXT_500 },
+        { "http_502", RP_NEXT_502 },
+        { "http_503", RP_NEXT_503 },
+        { "http_504", RP_NEXT_504 },
+        { "http_403", RP_NEXT_403 },
+        { "http_404", RP_NEXT_404 },
+        { "http_429", RP_NEXT_429 },
+        { "non_idempotent", RP_NEXT_NON_IDEMPOTENT },
+    };
+    if (b->loc->proxy_next_upstream != RP_UNSET)
+        return rp__conf_dup(p, n);
+    int mask = 0;
+    for (size_t i = 0; i < n->nargs; i++) {
+        const char *a = n->args[i];
+        if (strcmp(a, "off") == 0) {
+            if (n->nargs != 1)
+                return rp__conf_err(p, n, "invalid value \"off\" in \"%s\" directive", n->name);
+            continue;
+        }
+        size_t j = 0;
+        while (j < RP_ARRAY_LEN(words) && strcmp(a, words[j].name) != 0)
+            j++;
+        if (j == RP_ARRAY_LEN(words))
+            return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", a, n->name);
+        mask |= words[j].bit;
+    }
+    b->loc->proxy_next_upstream = mask;
+    return RP_OK;
+}
+
 /* ---- logs ---- */
 
 static const rp_log_format_t *find_format(rp__cparse_t *p, const char *name)
@@ -1297,6 +1341,9 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     MERGE(proxy_http_version, 11);
     MERGE(proxy_connect_timeout, 60000);
     MERGE(proxy_read_timeout, 60000);
+    MERGE(proxy_next_upstream, RP_NEXT_ERROR | RP_NEXT_TIMEOUT | RP_NEXT_INVALID_HEADER);
+    MERGE(proxy_next_upstream_tries, 0);
+    MERGE(proxy_next_upstream_timeout, 0);
     MERGE(proxy_send_timeout, 60000);
     MERGE(proxy_buffering, 1);
     MERGE(proxy_request_buffering, 1);
@@ -1501,6 +1548,11 @@ const rp__cdir_t rp__conf_http_dirs[] = {
     { "proxy_connect_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec,
       LOC(proxy_connect_timeout) },
     { "proxy_read_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_read_timeout) },
+    { "proxy_next_upstream", RP__CTX_HSL, RP__1MORE, set_next_upstream, 0, 0 },
+    { "proxy_next_upstream_tries", RP__CTX_HSL, RP__TAKE1, rp__conf_set_num,
+      LOC(proxy_next_upstream_tries) },
+    { "proxy_next_upstream_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec,
+      LOC(proxy_next_upstream_timeout) },
     { "proxy_send_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_send_timeout) },
     { "proxy_buffering", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag, LOC(proxy_buffering) },
     { "proxy_request_buffering", RP__CTX_HSL, RP__TAKE1, rp__conf_set_flag,

@@ -73,7 +73,7 @@ typedef struct {
     rp_upstream_t *ups;
     char *host;
     int port;
-    int weight;
+    rp_upstream_server_t tmpl; /* parameters; copied to each address */
     const rp_conf_node_t *node;
 } rp__cpending_srv_t;
 

@@ -65,15 +65,35 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
         return RP_ERROR;
     if (p->nusrvs == before)
         return rp__conf_err(p, n, "no servers are inside upstream");
+    /* a hash picks a server by the key: a backup would break the mapping */
+    if (u->has_backup && (u->balance == RP_BALANCE_HASH || u->balance == RP_BALANCE_IP_HASH ||
+                          u->balance == RP_BALANCE_RANDOM)) {
+        for (size_t i = before; i < p->nusrvs; i++)
+            if (p->usrvs[i].tmpl.backup)
+                return rp__conf_err(p, p->usrvs[i].node,
+                                    "load balancing method doesn't support parameter \"backup\"");
+    }
     rp__conf_upstream_defaults(u);
     return RP_OK;
 }
 
 /* Upstream server parameters of later capabilities. */
 static const char *const server_not_yet[] = {
-    "max_fails", "fail_timeout", "backup",     "down",  "max_conns",
-    "resolve",   "service",      "slow_start", "route", "drain",
+    "resolve",
+    "service",
+    "route",
 };
+
+static int opt_num(const char *o, size_t plen, int64_t lo, int64_t hi, int64_t *out)
+{
+    return rp__conf_parse_int(o + plen, out) == RP_OK && *out >= lo && *out <= hi ? RP_OK
+                                                                                  : RP_ERROR;
+}
+
+static int opt_time(const char *o, size_t plen, int64_t *out)
+{
+    return rp__conf_parse_msec(o + plen, out);
+}
 
 static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                           const rp__cdir_t *d)
@@ -81,7 +101,10 @@ static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
     const char *a0 = n->args[0];
     char host[256];
     int port;
-    int64_t weight = 1;
+    rp_upstream_server_t t = { 0 };
+    t.weight = 1;
+    t.max_fails = 1;
+    t.fail_timeout = 10000;
     if (strncmp(a0, "unix:", 5) == 0)
         return rp__conf_err(p, n,
                             "unix domain sockets in upstream \"server\" are not supported yet");
@@ -91,27 +114,327 @@ static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
         return rp__conf_err(p, n, "no host in upstream \"%s\"", a0);
     for (size_t i = 1; i < n->nargs; i++) {
         const char *o = n->args[i];
+        int64_t v;
+        int rc = RP_OK;
         if (strncmp(o, "weight=", 7) == 0) {
-            if (rp__conf_parse_int(o + 7, &weight) != RP_OK || weight < 1 || weight > 1000000)
-                return rp__conf_err(p, n, "invalid parameter \"%s\"", o);
-            continue;
+            rc = opt_num(o, 7, 1, 1000000, &v);
+            t.weight = (int)v;
+        } else if (strncmp(o, "max_conns=", 10) == 0) {
+            rc = opt_num(o, 10, 0, 1000000000, &v);
+            t.max_conns = (int)v;
+        } else if (strncmp(o, "max_fails=", 10) == 0) {
+            rc = opt_num(o, 10, 0, 1000000, &v);
+            t.max_fails = (int)v;
+        } else if (strncmp(o, "fail_timeout=", 13) == 0) {
+            rc = opt_time(o, 13, &t.fail_timeout);
+        } else if (strncmp(o, "slow_start=", 11) == 0) {
+            rc = opt_time(o, 11, &t.slow_start);
+        } else if (strcmp(o, "backup") == 0) {
+            t.backup = 1;
+        } else if (strcmp(o, "down") == 0) {
+            t.down = 1;
+        } else if (strcmp(o, "drain") == 0) {
+            t.drain = 1;
+        } else {
+            size_t k = strcspn(o, "=");
+            for (size_t j = 0; j < RP_ARRAY_LEN(server_not_yet); j++)
+                if (strlen(server_not_yet[j]) == k && strncmp(o, server_not_yet[j], k) == 0)
+                    return rp__conf_err(p, n,
+                                        "the \"%.*s\" parameter of upstream \"server\" is not "
+                                        "supported yet",
+                                        (int)k, o);
+            rc = RP_ERROR;
         }
-        size_t k = strcspn(o, "=");
-        for (size_t j = 0; j < RP_ARRAY_LEN(server_not_yet); j++)
-            if (strlen(server_not_yet[j]) == k && strncmp(o, server_not_yet[j], k) == 0)
-                return rp__conf_err(p, n,
-                                    "the \"%.*s\" parameter of upstream \"server\" is not "
-                                    "supported yet",
-                                    (int)k, o);
-        return rp__conf_err(p, n, "invalid parameter \"%s\"", o);
+        if (rc != RP_OK)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", o);
     }
+    if (t.backup)
+        b->ups->has_backup = 1;
     rp__cpending_srv_t *ps = RP__PUSH(p->a, p->usrvs, p->nusrvs);
     if (!ps || !(ps->host = rp_arena_strdup(p->a, host)))
         return rp__conf_oom(p, n);
     ps->ups = b->ups;
     ps->port = port ? port : 80;
-    ps->weight = (int)weight;
+    ps->tmpl = t;
     ps->node = n;
+    return RP_OK;
+}
+
+/* `health_check [interval=] [jitter=] [fails=] [passes=] [uri=] [port=]
+ * [match=] [mandatory [persistent]]`, in an upstream or in a location
+ * that proxies to one. */
+static int set_health_check(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                            const rp__cdir_t *d)
+{
+    rp_health_check_t **slot = b->ctx == RP__CTX_UPS ? &b->ups->hc : &b->loc->health_check;
+    if (*slot)
+        return rp__conf_dup(p, n);
+    rp_health_check_t *hc = rp_arena_calloc(p->a, sizeof(*hc));
+    if (!hc)
+        return rp__conf_oom(p, n);
+    hc->interval = 5000;
+    hc->fails = 1;
+    hc->passes = 1;
+    hc->uri = "/";
+    hc->file = n->file;
+    hc->line = n->line;
+    for (size_t i = 0; i < n->nargs; i++) {
+        const char *o = n->args[i];
+        int64_t v;
+        int rc = RP_OK;
+        if (strncmp(o, "interval=", 9) == 0) {
+            rc = opt_time(o, 9, &hc->interval);
+            if (rc == RP_OK && hc->interval < 1)
+                rc = RP_ERROR;
+        } else if (strncmp(o, "jitter=", 7) == 0) {
+            rc = opt_time(o, 7, &hc->jitter);
+        } else if (strncmp(o, "fails=", 6) == 0) {
+            rc = opt_num(o, 6, 1, 1000000, &v);
+            hc->fails = (int)v;
+        } else if (strncmp(o, "passes=", 7) == 0) {
+            rc = opt_num(o, 7, 1, 1000000, &v);
+            hc->passes = (int)v;
+        } else if (strncmp(o, "port=", 5) == 0) {
+            rc = opt_num(o, 5, 1, 65535, &v);
+            hc->port = (int)v;
+        } else if (strncmp(o, "uri=", 4) == 0) {
+            /* a request line is built from it: no spaces or controls */
+            const char *u = o + 4;
+            rc = u[0] == '/' ? RP_OK : RP_ERROR;
+            for (const char *q = u; *q && rc == RP_OK; q++)
+                if ((unsigned char)*q <= ' ' || *q == 0x7f)
+                    rc = RP_ERROR;
+            if (rc == RP_OK && !(hc->uri = rp_arena_strdup(p->a, u)))
+                return rp__conf_oom(p, n);
+        } else if (strncmp(o, "match=", 6) == 0 && o[6]) {
+            if (!(hc->match_name = rp_arena_strdup(p->a, o + 6)))
+                return rp__conf_oom(p, n);
+        } else if (strcmp(o, "mandatory") == 0) {
+            hc->mandatory = 1;
+        } else if (strcmp(o, "persistent") == 0) {
+            hc->persistent = 1;
+        } else {
+            rc = RP_ERROR;
+        }
+        if (rc != RP_OK)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", o);
+    }
+    if (hc->persistent && !hc->mandatory)
+        return rp__conf_err(p, n, "\"persistent\" requires \"mandatory\"");
+    *slot = hc;
+    return RP_OK;
+}
+
+/* `status [!] code|lo-hi ...` */
+static int match_status(rp__cparse_t *p, const rp_conf_node_t *e, rp_match_t *m)
+{
+    size_t i = 0;
+    if (e->nargs && strcmp(e->args[0], "!") == 0) {
+        m->status_not = 1;
+        i = 1;
+    }
+    if (m->nstatus || i == e->nargs)
+        return rp__conf_err(p, e, "invalid \"status\" in \"match\" block");
+    m->status = rp_arena_calloc(p->a, e->nargs * sizeof(*m->status));
+    if (!m->status)
+        return rp__conf_oom(p, e);
+    for (; i < e->nargs; i++) {
+        char *dash = strchr(e->args[i], '-');
+        int64_t lo, hi;
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%.*s", dash ? (int)(dash - e->args[i]) : 31, e->args[i]);
+        if (rp__conf_parse_int(buf, &lo) != RP_OK ||
+            (dash ? rp__conf_parse_int(dash + 1, &hi) : (hi = lo, RP_OK)) != RP_OK || lo < 100 ||
+            hi > 999 || lo > hi)
+            return rp__conf_err(p, e, "invalid status \"%s\" in \"match\" block", e->args[i]);
+        m->status[m->nstatus].lo = (int)lo;
+        m->status[m->nstatus].hi = (int)hi;
+        m->nstatus++;
+    }
+    return RP_OK;
+}
+
+/* `header Name`, `header ! Name`, `header Name (=|!=|~|!~) value` */
+static int match_header(rp__cparse_t *p, const rp_conf_node_t *e, rp_match_t *m)
+{
+    rp_match_header_t h = { 0 };
+    const char *name;
+    if (e->nargs == 1) {
+        name = e->args[0];
+        h.op = RP_MATCH_PRESENT;
+    } else if (e->nargs == 2 && strcmp(e->args[0], "!") == 0) {
+        name = e->args[1];
+        h.op = RP_MATCH_ABSENT;
+    } else if (e->nargs == 3) {
+        name = e->args[0];
+        const char *op = e->args[1];
+        h.op = strcmp(op, "=") == 0    ? RP_MATCH_EQ
+               : strcmp(op, "!=") == 0 ? RP_MATCH_NE
+               : strcmp(op, "~") == 0  ? RP_MATCH_RE
+               : strcmp(op, "!~") == 0 ? RP_MATCH_NRE
+                                       : -1;
+        if (h.op < 0)
+            return rp__conf_err(p, e, "invalid operator \"%s\" in \"match\" block", op);
+        if (!(h.value = rp_arena_strdup(p->a, e->args[2])))
+            return rp__conf_oom(p, e);
+        if ((h.op == RP_MATCH_RE || h.op == RP_MATCH_NRE) &&
+            !(h.re = rp__conf_regex(p, e, e->args[2], 0)))
+            return RP_ERROR;
+    } else {
+        return rp__conf_err(p, e, "invalid \"header\" in \"match\" block");
+    }
+    if (!(h.name = rp_arena_strdup(p->a, name)))
+        return rp__conf_oom(p, e);
+    for (char *c = h.name; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c | 0x20);
+    rp_match_header_t *slot = RP__PUSH(p->a, m->headers, m->nheaders);
+    if (!slot)
+        return rp__conf_oom(p, e);
+    *slot = h;
+    return RP_OK;
+}
+
+/* `match name { status ...; header ...; body ~ regex; }` */
+static int set_match(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
+{
+    rp_conf_t *c = p->conf;
+    for (size_t i = 0; i < c->nmatches; i++)
+        if (strcmp(c->matches[i]->name, n->args[0]) == 0)
+            return rp__conf_err(p, n, "duplicate match \"%s\"", n->args[0]);
+    rp_match_t *m = rp_arena_calloc(p->a, sizeof(*m));
+    rp_match_t **slot = RP__PUSH(p->a, c->matches, c->nmatches);
+    if (!m || !slot || !(m->name = rp_arena_strdup(p->a, n->args[0])))
+        return rp__conf_oom(p, n);
+    *slot = m;
+    m->file = n->file;
+    m->line = n->line;
+    for (size_t i = 0; i < n->nchildren; i++) {
+        const rp_conf_node_t *e = &n->children[i];
+        int rc;
+        if (e->is_block)
+            return rp__conf_err(p, e, "unexpected \"{\" in \"match\" block");
+        if (strcmp(e->name, "status") == 0) {
+            rc = match_status(p, e, m);
+        } else if (strcmp(e->name, "header") == 0) {
+            rc = match_header(p, e, m);
+        } else if (strcmp(e->name, "body") == 0) {
+            if (e->nargs != 2 || (strcmp(e->args[0], "~") != 0 && strcmp(e->args[0], "!~") != 0) ||
+                m->body_op)
+                return rp__conf_err(p, e, "invalid \"body\" in \"match\" block");
+            m->body_op = e->args[0][0] == '!' ? RP_MATCH_NRE : RP_MATCH_RE;
+            rc = (m->body_re = rp__conf_regex(p, e, e->args[1], 0)) ? RP_OK : RP_ERROR;
+        } else {
+            return rp__conf_err(p, e, "unknown directive \"%s\" in \"match\" block", e->name);
+        }
+        if (rc != RP_OK)
+            return RP_ERROR;
+    }
+    return RP_OK;
+}
+
+/* match= names, and health checks written in locations, once every block
+ * is known. */
+static int resolve_health_checks(rp__cparse_t *p)
+{
+    rp_conf_t *c = p->conf;
+    for (size_t i = 0; i < p->npasses; i++) {
+        rp_location_t *loc = p->passes[i].loc;
+        rp_health_check_t *hc = loc ? loc->conf.health_check : NULL;
+        rp_upstream_t *u = p->passes[i].pass->upstream;
+        if (!hc || !u)
+            continue;
+        if (u->hc && u->hc != hc) {
+            if (u->hc->file && hc->file && strcmp(u->hc->file, hc->file) == 0 &&
+                u->hc->line == hc->line)
+                continue; /* the same directive, inherited */
+            return rp__conf_err(p, NULL,
+                                "upstream \"%s\" has a health check already (%s:%d), another in "
+                                "%s:%d",
+                                u->name, u->hc->file ? u->hc->file : "?", u->hc->line,
+                                hc->file ? hc->file : "?", hc->line);
+        }
+        u->hc = hc;
+    }
+    for (size_t i = 0; i < c->nupstreams; i++) {
+        rp_health_check_t *hc = c->upstreams[i]->hc;
+        if (!hc || !hc->match_name || hc->match)
+            continue;
+        for (size_t j = 0; j < c->nmatches && !hc->match; j++)
+            if (strcmp(c->matches[j]->name, hc->match_name) == 0)
+                hc->match = c->matches[j];
+        if (!hc->match)
+            return rp__conf_err(p, NULL, "match \"%s\" not found in %s:%d", hc->match_name,
+                                hc->file ? hc->file : "?", hc->line);
+    }
+    return RP_OK;
+}
+
+/* One balancing method per upstream. */
+static int set_method(rp__cparse_t *p, const rp_conf_node_t *n, rp_upstream_t *u, int m)
+{
+    if (u->balance != RP_BALANCE_RR)
+        return rp__conf_err(p, n, "load balancing method redefined");
+    u->balance = m;
+    return RP_OK;
+}
+
+static int set_ups_method(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                          const rp__cdir_t *d)
+{
+    rp_upstream_t *u = b->ups;
+    const char *nm = n->name;
+    if (strcmp(nm, "least_conn") == 0 || strcmp(nm, "ip_hash") == 0)
+        return set_method(p, n, u, nm[0] == 'l' ? RP_BALANCE_LEAST_CONN : RP_BALANCE_IP_HASH);
+    if (strcmp(nm, "hash") == 0) {
+        if (n->nargs == 2 && strcmp(n->args[1], "consistent") != 0)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", n->args[1]);
+        if (set_method(p, n, u, RP_BALANCE_HASH) != RP_OK)
+            return RP_ERROR;
+        u->hash_consistent = n->nargs == 2;
+        u->hash_key = rp__conf_tpl(p, n, n->args[0]);
+        return u->hash_key ? RP_OK : RP_ERROR;
+    }
+    if (strcmp(nm, "least_time") == 0) {
+        if (strcmp(n->args[0], "header") != 0 && strcmp(n->args[0], "last_byte") != 0)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", n->args[0]);
+        if (n->nargs == 2 && strcmp(n->args[1], "inflight") != 0)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", n->args[1]);
+        if (set_method(p, n, u, RP_BALANCE_LEAST_TIME) != RP_OK)
+            return RP_ERROR;
+        u->lt_mode = n->args[0][0] == 'h' ? RP_LT_HEADER : RP_LT_LAST_BYTE;
+        u->lt_inflight = n->nargs == 2;
+        return RP_OK;
+    }
+    /* random [two [least_conn|least_time=header|least_time=last_byte]] */
+    if (n->nargs >= 1 && strcmp(n->args[0], "two") != 0)
+        return rp__conf_err(p, n, "invalid parameter \"%s\"", n->args[0]);
+    if (set_method(p, n, u, RP_BALANCE_RANDOM) != RP_OK)
+        return RP_ERROR;
+    u->random_two = n->nargs >= 1;
+    u->two_method = RP_BALANCE_LEAST_CONN;
+    if (n->nargs == 2) {
+        const char *m = n->args[1];
+        if (strcmp(m, "least_conn") == 0) {
+            u->two_method = RP_BALANCE_LEAST_CONN;
+        } else if (strcmp(m, "least_time=header") == 0 || strcmp(m, "least_time=last_byte") == 0) {
+            u->two_method = RP_BALANCE_LEAST_TIME;
+            u->lt_mode = m[11] == 'h' ? RP_LT_HEADER : RP_LT_LAST_BYTE;
+        } else {
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", m);
+        }
+    }
+    return RP_OK;
+}
+
+/* `zone name [size]`: accepted; rampart's workers are threads of one
+ * process, so every upstream's state is shared already. */
+static int set_ups_zone(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                        const rp__cdir_t *d)
+{
+    int64_t v;
+    if (n->nargs == 2 && (rp__conf_parse_size(n->args[1], &v) != RP_OK || v < 1))
+        return rp__conf_err(p, n, "invalid zone size \"%s\"", n->args[1]);
     return RP_OK;
 }
 
@@ -205,8 +528,9 @@ int rp__conf_proxy_pass(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *
 }
 
 /* Resolves host:port and appends one server per distinct address. */
-static int add_servers(rp__cparse_t *p, rp_upstream_t *u, const char *host, int port, int weight,
-                       const char *written, const rp_conf_node_t *n)
+static int add_servers(rp__cparse_t *p, rp_upstream_t *u, const char *host, int port,
+                       const rp_upstream_server_t *tmpl, const char *written,
+                       const rp_conf_node_t *n)
 {
     struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -233,8 +557,8 @@ static int add_servers(rp__cparse_t *p, rp_upstream_t *u, const char *host, int 
             rc = rp__conf_oom(p, n);
             break;
         }
+        *s = *tmpl;
         s->name = name;
-        s->weight = weight;
         rp__conf_sa_fill(&s->addr, ai->ai_addr, ai->ai_addrlen);
     }
     freeaddrinfo(res);
@@ -245,9 +569,15 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
 {
     for (size_t i = 0; i < p->nusrvs; i++) {
         rp__cpending_srv_t *ps = &p->usrvs[i];
-        if (add_servers(p, ps->ups, ps->host, ps->port, ps->weight, ps->node->args[0], ps->node) !=
+        if (add_servers(p, ps->ups, ps->host, ps->port, &ps->tmpl, ps->node->args[0], ps->node) !=
             RP_OK)
             return RP_ERROR;
+    }
+    for (size_t i = 0; i < p->conf->nupstreams; i++) {
+        rp_upstream_t *u = p->conf->upstreams[i];
+        if (u->nservers > RP_MAX_UPSTREAM_SERVERS)
+            return rp__conf_err(p, NULL, "more than %d servers in upstream \"%s\" in %s:%d",
+                                RP_MAX_UPSTREAM_SERVERS, u->name, u->file ? u->file : "?", u->line);
     }
     for (size_t i = 0; i < p->npasses; i++) {
         rp__cpending_pass_t *pend = &p->passes[i];
@@ -274,12 +604,13 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
                 return rp__conf_oom(p, n);
             u->implicit = 1;
             rp__conf_upstream_defaults(u);
-            if (add_servers(p, u, h, port, 1, written, n) != RP_OK)
+            rp_upstream_server_t t = { .weight = 1, .max_fails = 1, .fail_timeout = 10000 };
+            if (add_servers(p, u, h, port, &t, written, n) != RP_OK)
                 return RP_ERROR;
         }
         pend->pass->upstream = u;
     }
-    return RP_OK;
+    return resolve_health_checks(p);
 }
 
 #define UPS(f) RP__BASE_UPS, offsetof(rp_upstream_t, f)
@@ -290,5 +621,13 @@ const rp__cdir_t rp__conf_upstream_dirs[] = {
     { "keepalive", RP__CTX_UPS, RP__TAKE1, set_ups_keepalive, 0, 0 },
     { "keepalive_timeout", RP__CTX_UPS, RP__TAKE1, rp__conf_set_msec, UPS(keepalive_timeout) },
     { "keepalive_requests", RP__CTX_UPS, RP__TAKE1, rp__conf_set_num, UPS(keepalive_requests) },
+    { "least_conn", RP__CTX_UPS, RP__NOARGS, set_ups_method, 0, 0 },
+    { "ip_hash", RP__CTX_UPS, RP__NOARGS, set_ups_method, 0, 0 },
+    { "hash", RP__CTX_UPS, RP__TAKE12, set_ups_method, 0, 0 },
+    { "random", RP__CTX_UPS, RP__NOARGS | RP__TAKE12, set_ups_method, 0, 0 },
+    { "least_time", RP__CTX_UPS, RP__TAKE12, set_ups_method, 0, 0 },
+    { "zone", RP__CTX_UPS, RP__TAKE12, set_ups_zone, 0, 0 },
+    { "health_check", RP__CTX_UPS | RP__CTX_LOC, RP__NOARGS | RP__1MORE, set_health_check, 0, 0 },
+    { "match", RP__CTX_HTTP, RP__TAKE1 | RP__BLOCK, set_match, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };

@@ -222,6 +222,10 @@ static int build_uphead(rp_req_t *r)
 
 void rp__up_detach(rp_req_t *r, int reuse)
 {
+    if (r->peer_held) {
+        rp_peer_release(r->peer);
+        r->peer_held = 0;
+    }
     rp_upconn_t *u = r->up;
     if (!u)
         return;
@@ -255,6 +259,51 @@ static void add_upstream_addr(rp_req_t *r, const char *text)
     r->upstream_addr = s;
 }
 
+/* May the request go to the next server after a failure of this kind
+ * (RP_NEXT_*)? proxy_next_upstream names it, tries and time are left, and
+ * the request can be sent again: nothing of it went out yet, or it is
+ * idempotent (or non_idempotent is set) and its body can be replayed. */
+static int next_allowed(rp_req_t *r, int kind, int sent)
+{
+    const rp_loc_conf_t *lc = r->lc;
+    int mask = lc->proxy_next_upstream;
+    if (!(mask & kind))
+        return 0;
+    if (lc->proxy_next_upstream_tries && r->tries >= lc->proxy_next_upstream_tries)
+        return 0;
+    if (lc->proxy_next_upstream_timeout &&
+        r->c->w->loop.now >= r->up_first_ms + (uint64_t)lc->proxy_next_upstream_timeout)
+        return 0;
+    if (r->tries >= (int)r->upstream->nservers)
+        return 0;
+    if (!sent)
+        return 1;
+    int idem = rp_http_method_idempotent(r->h.method_id) || (mask & RP_NEXT_NON_IDEMPOTENT);
+    return idem && (!r->body_started || r->body_buffered);
+}
+
+/* The bit of a response status in proxy_next_upstream, or 0. */
+static int status_kind(int status)
+{
+    switch (status) {
+    case 500:
+        return RP_NEXT_500;
+    case 502:
+        return RP_NEXT_502;
+    case 503:
+        return RP_NEXT_503;
+    case 504:
+        return RP_NEXT_504;
+    case 403:
+        return RP_NEXT_403;
+    case 404:
+        return RP_NEXT_404;
+    case 429:
+        return RP_NEXT_429;
+    }
+    return 0;
+}
+
 /* The backend failed before an answer reached the client. */
 void rp__up_fail(rp_req_t *r, int status, const char *why)
 {
@@ -281,12 +330,14 @@ void rp__up_fail(rp_req_t *r, int status, const char *why)
         return;
     }
     r->upstream_status = status;
-    /* next server (nginx's default proxy_next_upstream error timeout): when
-     * nothing of the request was sent, or it is idempotent and its body can
-     * be replayed */
-    if ((status == 504 || status == 502) && r->tries < (int)r->upstream->nservers &&
-        (!sent ||
-         (rp_http_method_idempotent(r->h.method_id) && (!r->body_started || r->body_buffered)))) {
+    /* errors, timeouts and invalid heads always count against the server
+     * (max_fails), whether or not they are retried */
+    int kind = status == 504                            ? RP_NEXT_TIMEOUT
+               : strncmp(why, "upstream sent", 13) == 0 ? RP_NEXT_INVALID_HEADER
+                                                        : RP_NEXT_ERROR;
+    if (r->peer)
+        rp_peer_failed(r->upstream, r->peer, r->c->w->loop.now);
+    if (next_allowed(r, kind, sent)) {
         connect_next(r);
         return;
     }
@@ -316,8 +367,13 @@ static void connect_next(rp_req_t *r)
         }
         size_t idx = (size_t)(s - r->upstream->servers);
         r->tried[idx / 8] |= (unsigned char)(1u << (idx % 8));
+        if (!r->tries)
+            r->up_first_ms = w->loop.now;
         r->tries++;
         r->peer = s;
+        rp_peer_acquire(s);
+        r->peer_held = 1;
+        r->up_start_us = rp_peer_clock_us();
         add_upstream_addr(r, s->addr.text);
         r->up_start_ms = w->loop.now;
         r->up_connect_ms = 0;
@@ -339,6 +395,14 @@ static void connect_next(rp_req_t *r)
                 rp_log_error(RP_LOG_ERR, "connect() to %s failed (%d: %s), client: %s",
                              s->addr.text, errno, strerror(errno), r->c->peer_addr);
                 close(fd);
+                rp_peer_release(s);
+                r->peer_held = 0;
+                rp_peer_failed(r->upstream, s, w->loop.now);
+                if (!next_allowed(r, RP_NEXT_ERROR, 0)) {
+                    r->phase = RP_PHASE_HANDLE;
+                    rp_req_error(r, 502);
+                    return;
+                }
                 continue;
             }
             u = calloc(1, sizeof(*u));
@@ -606,6 +670,8 @@ static int up_read(rp_req_t *r)
 static void finish(rp_req_t *r)
 {
     rp_upconn_t *u = r->up;
+    if (r->peer && r->peer_held)
+        rp_peer_time(r->peer, RP_LT_LAST_BYTE, rp_peer_clock_us() - r->up_start_us);
     int reuse = r->up_keepalive && r->resp.keep_alive && r->resp_kind != RP_BODY_CLOSE &&
                 r->body_done && !r->body_pending && u && !u->eof && rp_buf_len(&u->in) == 0 &&
                 u->out_head_written == r->uphead.len && rp_buf_len(&u->out) == 0;
@@ -796,6 +862,25 @@ void rp_proxy_run(rp_req_t *r)
                 continue;
             if (rc == RP_OK) {
                 progress = 1;
+                int kind = status_kind(r->resp.status);
+                if (kind & (RP_NEXT_500 | RP_NEXT_502 | RP_NEXT_503 | RP_NEXT_504 | RP_NEXT_429) &
+                    r->lc->proxy_next_upstream)
+                    rp_peer_failed(r->upstream, r->peer, c->w->loop.now);
+                else
+                    rp_peer_ok(r->peer, c->w->loop.now);
+                rp_peer_time(r->peer, RP_LT_HEADER, rp_peer_clock_us() - r->up_start_us);
+                if (kind && next_allowed(r, kind, 1) && rp_upstream_has_next(c->w, r)) {
+                    /* proxy_next_upstream http_XXX: this answer is dropped
+                     * and the next server asked; with none left, the
+                     * client gets this one */
+                    rp_log_error(RP_LOG_WARN,
+                                 "upstream %s answered %d, trying the next server, client: %s, "
+                                 "request: %" PRIu64,
+                                 r->peer->addr.text, r->resp.status, c->peer_addr, r->id);
+                    rp__up_detach(r, 0);
+                    connect_next(r);
+                    return;
+                }
                 if (r->lc->proxy_intercept_errors && r->resp.status >= 300) {
                     const rp_loc_conf_t *lc = r->lc;
                     for (size_t i = 0; i < lc->nerror_pages; i++)

@@ -153,6 +153,10 @@ void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf)
 
 static void req_free(rp_req_t *r)
 {
+    if (r->peer_held) {
+        rp_peer_release(r->peer);
+        r->peer_held = 0;
+    }
     if (r->file_fd > 0)
         close(r->file_fd);
     if (r->body_fd > 0)

@@ -198,9 +198,12 @@ struct rp_req_s {
     rp_upstream_t *upstream;
     rp_upstream_server_t *peer;
     rp_upconn_t *up;
-    rp_str_t uphead;        /* serialised request head for the backend */
-    unsigned tried[64 / 8]; /* bitmap of servers tried */
+    rp_str_t uphead;                                  /* serialised request head for the backend */
+    unsigned char tried[RP_MAX_UPSTREAM_SERVERS / 8]; /* bitmap of servers tried */
     int tries;
+    unsigned peer_held : 1; /* counted in r->peer's requests in flight */
+    uint64_t up_first_ms;   /* the first attempt (proxy_next_upstream_timeout) */
+    uint64_t up_start_us;   /* this attempt, for least_time */
     int upstream_status;
     int upstream_timed_out;
     uint64_t up_start_ms;
@@ -331,8 +334,35 @@ void rp_proxy_run(rp_req_t *r);
 void rp_proxy_abort(rp_req_t *r);
 void rp_pool_close_all(rp_worker_t *w);
 
-/* upstream.c */
+/* balance.c: choosing a server, and the per-server state */
+/* A usable server the request has not tried (primary first, then backup),
+ * or NULL. */
 rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r);
+/* 1 when rp_upstream_pick would find a server (nothing is changed). */
+int rp_upstream_has_next(rp_worker_t *w, rp_req_t *r);
+void rp_peer_acquire(rp_upstream_server_t *s);
+void rp_peer_release(rp_upstream_server_t *s);
+/* A failed attempt (error, timeout, invalid header, or a status listed in
+ * proxy_next_upstream): max_fails of them within fail_timeout take the
+ * server out for fail_timeout. */
+void rp_peer_failed(rp_upstream_t *us, rp_upstream_server_t *s, uint64_t now);
+void rp_peer_ok(rp_upstream_server_t *s, uint64_t now);
+/* Response time samples for least_time (µs, RP_LT_HEADER / _LAST_BYTE). */
+void rp_peer_time(rp_upstream_server_t *s, int which, uint64_t us);
+uint64_t rp_peer_clock_us(void);
+uint32_t rp_hash32(const void *p, size_t n, uint32_t seed);
+/* Round-robin state and consistent-hash ring of a generation's upstream. */
+int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a);
+
+/* health.c: active health checks, run by worker 0 */
+/* The generation worker 0 serves now: its checks replace the previous. */
+void rp_health_apply(rp_worker_t *w, rp_conf_t *conf);
+void rp_health_stop(rp_worker_t *w);
+/* Main thread, before conf is published: initial verdicts (mandatory,
+ * persistent from old). */
+void rp_health_carry(rp_conf_t *conf, const rp_conf_t *old);
+
+/* upstream.c */
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key);
 void rp_pool_put(rp_worker_t *w, rp_upconn_t *u, const rp_upstream_t *us);
 void rp_upconn_free(rp_upconn_t *u);

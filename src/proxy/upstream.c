@@ -1,5 +1,5 @@
-/* Backend selection (smooth weighted round robin) and the per-worker pool of
- * idle keep-alive backend connections. */
+/* The per-worker pool of idle keep-alive backend connections (choosing the
+ * server is balance.c's). */
 #include "core/common.h"
 #include "proxy/session.h"
 
@@ -7,44 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define RP_CPU_RELAX() __builtin_ia32_pause()
-#else
-#define RP_CPU_RELAX() ((void)0)
-#endif
 #include <unistd.h>
-
-/* Smooth weighted round robin: every pick adds each server's weight to its
- * current value and takes the largest, then lowers it by the total. With
- * weights 5,1,1 the order is a a b a c a a: spread out, not bursty. The
- * state is shared by the workers under a spin lock held for a few
- * additions, so the sequence holds across workers (as nginx with a zone). */
-rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r)
-{
-    (void)w;
-    rp_upstream_t *us = r->upstream;
-    if (us->nservers == 1)
-        return (r->tried[0] & 1) ? NULL : &us->servers[0];
-    int64_t *cw = us->rr_current;
-    ssize_t best = -1;
-    while (__atomic_exchange_n(&us->rr_lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&us->rr_lock, __ATOMIC_RELAXED))
-            RP_CPU_RELAX();
-    int64_t total = 0;
-    for (size_t i = 0; i < us->nservers && i < 64; i++) {
-        if (r->tried[i / 8] & (1u << (i % 8)))
-            continue;
-        int wt = us->servers[i].weight > 0 ? us->servers[i].weight : 1;
-        cw[i] += wt;
-        total += wt;
-        if (best < 0 || cw[i] > cw[best])
-            best = (ssize_t)i;
-    }
-    if (best >= 0)
-        cw[best] -= total;
-    __atomic_store_n(&us->rr_lock, 0, __ATOMIC_RELEASE);
-    return best < 0 ? NULL : &us->servers[best];
-}
 
 static void idle_remove(rp_upconn_t *u);
 

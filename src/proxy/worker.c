@@ -53,8 +53,12 @@ static int open_listen(const rp_listen_t *ls, char *err, size_t errlen)
     return fd;
 }
 
+/* the generation last handed to the workers (main thread only) */
+static rp_conf_t *published;
+
 int rp_workers_prepare(rp_conf_t *conf, int nworkers, char *err, size_t errlen)
 {
+    rp_health_carry(conf, published);
     for (size_t i = 0; i < nlsocks; i++)
         lsocks[i].used = 0;
     size_t added_from = nlsocks;
@@ -100,10 +104,7 @@ int rp_workers_prepare(rp_conf_t *conf, int nworkers, char *err, size_t errlen)
      * the configured one whichever worker a connection lands on */
     for (size_t i = 0; i < conf->nupstreams; i++) {
         rp_upstream_t *us = conf->upstreams[i];
-        if (us->rr_current)
-            continue;
-        us->rr_current = rp_arena_calloc(&conf->arena, (us->nservers + 1) * sizeof(int64_t));
-        if (!us->rr_current) {
+        if (rp_balance_prepare(us, &conf->arena) != RP_OK) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
@@ -280,6 +281,8 @@ static void on_wake(rp_loop_t *loop)
         }
         w->gen = ng;
         set_max_conns(w);
+        if (!w->quitting)
+            rp_health_apply(w, ng->conf);
         /* HTTP/2 connections of older generations are told to go away:
          * their streams finish, and the clients' next connections get the
          * new configuration (certificates included) */
@@ -295,6 +298,7 @@ static void on_wake(rp_loop_t *loop)
     }
     if (quit == 1 && !w->quitting) {
         w->quitting = 1;
+        rp_health_stop(w);
         for (size_t i = 0; w->gen && i < w->gen->nlistens; i++)
             if (!w->gen->listens[i].paused)
                 rp_loop_del(loop, &w->gen->listens[i].io);
@@ -323,6 +327,7 @@ static void *worker_main(void *arg)
     rp_timer_set(&w->loop, &w->tick, 1000);
     rp_loop_run(&w->loop);
     /* fast exit or drained: close everything still open */
+    rp_health_stop(w);
     while (w->conns)
         rp_conn_close(w->conns);
     rp_pool_close_all(w);
@@ -333,6 +338,7 @@ static void *worker_main(void *arg)
 
 int rp_workers_start(rp_conf_t *conf, char *err, size_t errlen)
 {
+    published = conf;
     rp_nworkers = conf->worker_processes;
     rp_workers = calloc((size_t)rp_nworkers, sizeof(*rp_workers));
     if (!rp_workers) {
@@ -372,6 +378,7 @@ int rp_workers_start(rp_conf_t *conf, char *err, size_t errlen)
 
 void rp_workers_publish(rp_conf_t *conf)
 {
+    published = conf;
     for (int i = 0; i < rp_nworkers; i++) {
         rp_worker_t *w = &rp_workers[i];
         rp_wgen_t *g = make_wgen(conf, w);

@@ -168,7 +168,6 @@ def _shared_conf(name):
 @pytest.mark.parametrize("name,directive", [
     ("compression.conf", "gzip"),
     ("caching.conf", "proxy_cache"),
-    ("health-checks.conf", "health_check"),
 ])
 def test_not_supported_yet(conf_test, tmp_path, name, directive):
     """Capabilities not landed yet are configuration errors that say so
@@ -186,3 +185,28 @@ def test_not_supported_yet(conf_test, tmp_path, name, directive):
     assert rc != 0, out
     assert "is not supported yet" in out, out
     assert re.search(r"in %s:\d+" % re.escape(str(tmp_path / "frag.conf")), out), out
+
+
+@pytest.mark.rampart_only
+def test_health_checks_conf_as_it_stands(rampart, backend, tmp_path):
+    """../shared/configs/health-checks.conf with only its host names and
+    listen port made local: three servers, `zone`, and `health_check
+    interval=5 fails=2 passes=2 uri=/health`. It loads, the checker probes
+    /health on every server, and requests are spread over the three."""
+    from helpers import get, wait_for
+    bs = [backend("hc%d" % i) for i in range(3)]
+    frag = _shared_conf("health-checks.conf")
+    frag = re.sub(r"listen 80;", "listen @LISTEN@;", frag)
+    for i, b in enumerate(bs):
+        frag = frag.replace("server%d.example.com" % (i + 1), b.addr)
+    r = rampart(frag)
+    port = r.port
+    assert wait_for(lambda: all(any(q.target == "/health" for q in b.requests) for b in bs), 5.0)
+    names = [get(port, "/x%d" % i).text for i in range(30)]
+    for i in range(3):
+        assert names.count("ok from hc%d" % i) == 10, names
+    for b in bs:
+        got = [q for q in b.requests if q.target != "/health"]
+        assert len(got) == 10
+        hc = [q for q in b.requests if q.target == "/health"]
+        assert hc and hc[0].method == "GET"

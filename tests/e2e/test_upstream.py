@@ -40,13 +40,18 @@ def test_smooth_weighted_round_robin(rampart, backend):
 
 
 @pytest.mark.rampart_only
-def test_backup_server_is_a_clear_config_error(conf_test):
-    """`backup` belongs to the load-balancing issue; until it lands it is a
-    config error that says so, never silently ignored."""
+def test_backup_with_hash_is_a_config_error(conf_test):
+    """`backup` is accepted with round robin; a hash picks servers by key,
+    so a backup there is a config error naming the server's line."""
     rc, out, path = conf_test("events {}\nhttp {\nupstream app { server 127.0.0.1:1; }\n"
-                              "upstream b2 { server 127.0.0.1:2 backup; }\n}\n", full=True)
+                              "upstream b2 { server 127.0.0.1:2 backup; server 127.0.0.1:3; }\n}\n",
+                              full=True)
+    assert rc == 0, out
+    rc, out, path = conf_test("events {}\nhttp {\nupstream app { hash $uri; server 127.0.0.1:1; }\n"
+                              "upstream b2 {\n hash $uri;\n server 127.0.0.1:2 backup;\n"
+                              " server 127.0.0.1:3;\n}\n}\n", full=True)
     assert rc == 1
-    assert "not supported yet" in out and path + ":4" in out
+    assert "doesn't support parameter \"backup\"" in out and path + ":6" in out, out
 
 
 def test_next_upstream_on_refused(rampart, backend):
@@ -170,12 +175,13 @@ def test_read_timeout_next_server_for_get_not_post(rampart, backend):
     slow = backend("slow", reply(200, None, b"late", delay=3.0))
     fast = backend("fast")
     r = rampart("""
-    upstream app { server @s@; server @f@; }
+    upstream app { server @s@ max_fails=0; server @f@; }
     server {
         listen @LISTEN@;
         location / { proxy_pass http://app; proxy_read_timeout 1s; }
     }
     """, backends={"s": slow, "f": fast})
+    # max_fails=0: the slow server stays in the rotation after its timeouts
     got = [get(r.port, "/g%d" % i) for i in range(2)]
     assert all(x.status == 200 and x.text == "ok from fast" for x in got)
     assert [q.target for q in fast.requests] == ["/g0", "/g1"]

@@ -72,10 +72,7 @@ static const err_case_t err_cases[] = {
     { "http { ssl_early_data on; }", "\"ssl_early_data\" directive is not supported yet in @:1" },
     { "http { proxy_cache_path /x keys_zone=a:1m; }",
       "\"proxy_cache_path\" directive is not supported yet in @:1" },
-    { "http { upstream u { server 127.0.0.1; zone u 64k; } }",
-      "\"zone\" directive is not supported yet in @:1" },
-    { "http { upstream u { server 127.0.0.1; health_check; } }",
-      "\"health_check\" directive is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1; zone u 64x; } }", "invalid zone size \"64x\" in @:1" },
     { "http { limit_req_zone $remote_addr zone=a:1m rate=1r/s; }",
       "\"limit_req_zone\" directive is not supported yet in @:1" },
     { "http { limit_conn_zone $remote_addr zone=a:1m; }",
@@ -152,10 +149,53 @@ static const err_case_t err_cases[] = {
     { "http {\n server {\n  location / {\n   proxy_pass http://no-such-upstream.invalid;\n  }\n "
       "}\n}",
       "host not found in upstream \"no-such-upstream.invalid\" in @:4" },
-    { "http { upstream u { server 127.0.0.1 max_fails=3; } }",
-      "the \"max_fails\" parameter of upstream \"server\" is not supported yet in @:1" },
-    { "http { upstream u { server 127.0.0.1 backup; } }",
-      "the \"backup\" parameter of upstream \"server\" is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1 resolve; } }",
+      "the \"resolve\" parameter of upstream \"server\" is not supported yet in @:1" },
+    { "http { upstream u { server 127.0.0.1 max_fails=x; } }",
+      "invalid parameter \"max_fails=x\" in @:1" },
+    { "http { upstream u { server 127.0.0.1 fail_timeout=1q; } }",
+      "invalid parameter \"fail_timeout=1q\" in @:1" },
+    { "http { upstream u { least_conn; ip_hash; server 127.0.0.1; } }",
+      "load balancing method redefined in @:1" },
+    { "http { upstream u {\n hash $uri;\n server 127.0.0.1;\n server 127.0.0.2 backup;\n} }",
+      "load balancing method doesn't support parameter \"backup\" in @:4" },
+    { "http { upstream u { hash $uri other; server 127.0.0.1; } }",
+      "invalid parameter \"other\" in @:1" },
+    { "http { upstream u { random three; server 127.0.0.1; } }",
+      "invalid parameter \"three\" in @:1" },
+    { "http { upstream u { random two fastest; server 127.0.0.1; } }",
+      "invalid parameter \"fastest\" in @:1" },
+    { "http { upstream u { least_time body; server 127.0.0.1; } }",
+      "invalid parameter \"body\" in @:1" },
+    { "http { upstream u { least_conn 1; server 127.0.0.1; } }",
+      "invalid number of arguments in \"least_conn\" directive in @:1" },
+    { "http { upstream u { server 127.0.0.1; health_check interval=0; } }",
+      "invalid parameter \"interval=0\" in @:1" },
+    { "http { upstream u { server 127.0.0.1; health_check uri=x; } }",
+      "invalid parameter \"uri=x\" in @:1" },
+    { "http { upstream u { server 127.0.0.1; health_check persistent; } }",
+      "\"persistent\" requires \"mandatory\" in @:1" },
+    { "http { upstream u { server 127.0.0.1; health_check; health_check; } }",
+      "\"health_check\" directive is duplicate in @:1" },
+    { "http { upstream u { server 127.0.0.1; health_check match=nope; } }",
+      "match \"nope\" not found in @:1" },
+    { "http { match m { status 99; } }", "invalid status \"99\" in \"match\" block in @:1" },
+    { "http { match m { status 300-200; } }",
+      "invalid status \"300-200\" in \"match\" block in @:1" },
+    { "http { match m { header X >> y; } }", "invalid operator \">>\" in \"match\" block in @:1" },
+    { "http { match m { body = x; } }", "invalid \"body\" in \"match\" block in @:1" },
+    { "http { match m { body ~ \"(\"; } }",
+      "pcre2_compile() failed: missing closing parenthesis in \"(\" at \"\" in @:1" },
+    { "http { match m { sleep 1; } }", "unknown directive \"sleep\" in \"match\" block in @:1" },
+    { "http { match m { status 200; }\nmatch m { status 200; } }", "duplicate match \"m\" in @:2" },
+    { "http { server { health_check; } }",
+      "\"health_check\" directive is not allowed here in @:1" },
+    { "http { proxy_next_upstream error bogus; }",
+      "invalid value \"bogus\" in \"proxy_next_upstream\" directive in @:1" },
+    { "http { proxy_next_upstream error off; }",
+      "invalid value \"off\" in \"proxy_next_upstream\" directive in @:1" },
+    { "http { proxy_next_upstream_tries x; }",
+      "invalid value \"x\" in \"proxy_next_upstream_tries\" directive in @:1" },
     { "http { upstream u { server 127.0.0.1 weight=0; } }",
       "invalid parameter \"weight=0\" in @:1" },
     { "http { upstream u { server 127.0.0.1 foo; } }", "invalid parameter \"foo\" in @:1" },
@@ -1018,7 +1058,110 @@ static void test_alias(void **state)
 }
 
 /* ---- upstreams and proxy_pass ---- */
-/* ---- upstreams and proxy_pass ---- */
+
+static rp_upstream_t *ups_named(rp_conf_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nupstreams; i++)
+        if (strcmp(c->upstreams[i]->name, name) == 0)
+            return c->upstreams[i];
+    return NULL;
+}
+
+static void test_health_check_conf(void **state)
+{
+    rp_conf_t *c = load_ok("http {\n"
+                           "  match ok { status 200-299 304; header Content-Type ~ text;\n"
+                           "             header ! X-Bad; body !~ \"maintenance\"; }\n"
+                           "  upstream a { server 127.0.0.1:1;\n"
+                           "    health_check interval=2s jitter=100ms fails=3 passes=2 uri=/hc\n"
+                           "                 port=8081 match=ok mandatory persistent; }\n"
+                           "  upstream b { server 127.0.0.1:2; }\n"
+                           "  server { listen 127.0.0.1:1;\n"
+                           "    location / { proxy_pass http://b; health_check; }\n"
+                           "  }\n"
+                           "}\n");
+    rp_upstream_t *a = ups_named(c, "a"), *b = ups_named(c, "b");
+    assert_non_null(a->hc);
+    assert_int_equal(a->hc->interval, 2000);
+    assert_int_equal(a->hc->jitter, 100);
+    assert_int_equal(a->hc->fails, 3);
+    assert_int_equal(a->hc->passes, 2);
+    assert_string_equal(a->hc->uri, "/hc");
+    assert_int_equal(a->hc->port, 8081);
+    assert_int_equal(a->hc->mandatory, 1);
+    assert_int_equal(a->hc->persistent, 1);
+    rp_match_t *m = a->hc->match;
+    assert_non_null(m);
+    assert_string_equal(m->name, "ok");
+    assert_int_equal(m->nstatus, 2);
+    assert_int_equal(m->status[0].lo, 200);
+    assert_int_equal(m->status[0].hi, 299);
+    assert_int_equal(m->status[1].lo, 304);
+    assert_int_equal(m->status[1].hi, 304);
+    assert_int_equal(m->nheaders, 2);
+    assert_string_equal(m->headers[0].name, "content-type");
+    assert_int_equal(m->headers[0].op, RP_MATCH_RE);
+    assert_int_equal(m->headers[1].op, RP_MATCH_ABSENT);
+    assert_int_equal(m->body_op, RP_MATCH_NRE);
+    /* written in the location: given to the location's upstream */
+    assert_non_null(b->hc);
+    assert_int_equal(b->hc->interval, 5000);
+    assert_int_equal(b->hc->fails, 1);
+    assert_string_equal(b->hc->uri, "/");
+    assert_null(b->hc->match);
+    rp_conf_unref(c);
+}
+
+static void test_upstream_methods(void **state)
+{
+    rp_conf_t *c = load_ok("http {\n"
+                           "  upstream rr { server 127.0.0.1; zone rr 64k; }\n"
+                           "  upstream lc { least_conn; server 127.0.0.1; }\n"
+                           "  upstream ih { ip_hash; server 127.0.0.1; }\n"
+                           "  upstream h { hash $request_uri; server 127.0.0.1; }\n"
+                           "  upstream hc { hash $cookie_id consistent; server 127.0.0.1; }\n"
+                           "  upstream r { random; server 127.0.0.1; }\n"
+                           "  upstream r2 { random two; server 127.0.0.1; }\n"
+                           "  upstream r3 { random two least_time=last_byte; server 127.0.0.1; }\n"
+                           "  upstream lt { least_time header inflight; server 127.0.0.1; }\n"
+                           "  server { listen 127.0.0.1:1;\n"
+                           "    proxy_next_upstream error http_503 non_idempotent;\n"
+                           "    proxy_next_upstream_tries 3; proxy_next_upstream_timeout 5s;\n"
+                           "    location / { proxy_pass http://rr; }\n"
+                           "    location /off { proxy_next_upstream off; proxy_pass http://rr; }\n"
+                           "  }\n"
+                           "  server { listen 127.0.0.1:2; location / { proxy_pass http://rr; } }\n"
+                           "}\n");
+    assert_int_equal(ups_named(c, "rr")->balance, RP_BALANCE_RR);
+    assert_int_equal(ups_named(c, "lc")->balance, RP_BALANCE_LEAST_CONN);
+    assert_int_equal(ups_named(c, "ih")->balance, RP_BALANCE_IP_HASH);
+    rp_upstream_t *h = ups_named(c, "h"), *hc = ups_named(c, "hc");
+    assert_int_equal(h->balance, RP_BALANCE_HASH);
+    assert_int_equal(h->hash_consistent, 0);
+    assert_non_null(h->hash_key);
+    assert_int_equal(hc->hash_consistent, 1);
+    assert_int_equal(ups_named(c, "r")->random_two, 0);
+    assert_int_equal(ups_named(c, "r2")->random_two, 1);
+    assert_int_equal(ups_named(c, "r2")->two_method, RP_BALANCE_LEAST_CONN);
+    assert_int_equal(ups_named(c, "r3")->two_method, RP_BALANCE_LEAST_TIME);
+    assert_int_equal(ups_named(c, "r3")->lt_mode, RP_LT_LAST_BYTE);
+    rp_upstream_t *lt = ups_named(c, "lt");
+    assert_int_equal(lt->balance, RP_BALANCE_LEAST_TIME);
+    assert_int_equal(lt->lt_mode, RP_LT_HEADER);
+    assert_int_equal(lt->lt_inflight, 1);
+    assert_null(ups_named(c, "rr")->hc);
+    const rp_loc_conf_t *l0 = &c->servers[0]->locations[0]->conf;
+    assert_int_equal(l0->proxy_next_upstream, RP_NEXT_ERROR | RP_NEXT_503 | RP_NEXT_NON_IDEMPOTENT);
+    assert_int_equal(l0->proxy_next_upstream_tries, 3);
+    assert_int_equal(l0->proxy_next_upstream_timeout, 5000);
+    assert_int_equal(c->servers[0]->locations[1]->conf.proxy_next_upstream, 0);
+    const rp_loc_conf_t *l2 = &c->servers[1]->locations[0]->conf;
+    assert_int_equal(l2->proxy_next_upstream,
+                     RP_NEXT_ERROR | RP_NEXT_TIMEOUT | RP_NEXT_INVALID_HEADER);
+    assert_int_equal(l2->proxy_next_upstream_tries, 0);
+    assert_int_equal(l2->proxy_next_upstream_timeout, 0);
+    rp_conf_unref(c);
+}
 
 static void test_upstreams(void **state)
 {
@@ -1033,9 +1176,9 @@ static void test_upstreams(void **state)
                            "    location ~ \\.php$ { proxy_pass http://later; }\n"
                            "  }\n"
                            "  upstream later {\n"
-                           "    server 127.0.0.1:9001 weight=3;\n"
-                           "    server 127.0.0.2;\n"
-                           "    server [::1]:9002;\n"
+                           "    server 127.0.0.1:9001 weight=3 max_conns=7 max_fails=2;\n"
+                           "    server 127.0.0.2 fail_timeout=30s slow_start=5s down drain;\n"
+                           "    server [::1]:9002 backup max_fails=0;\n"
                            "    keepalive 16; keepalive_timeout 30s; keepalive_requests 50;\n"
                            "  }\n"
                            "}\n");
@@ -1052,6 +1195,20 @@ static void test_upstreams(void **state)
     assert_string_equal(u->servers[1].addr.text, "127.0.0.2:80");
     assert_int_equal(u->servers[1].weight, 1);
     assert_string_equal(u->servers[2].addr.text, "[::1]:9002");
+    assert_int_equal(u->balance, RP_BALANCE_RR);
+    assert_int_equal(u->has_backup, 1);
+    assert_int_equal(u->servers[0].max_conns, 7);
+    assert_int_equal(u->servers[0].max_fails, 2);
+    assert_int_equal(u->servers[0].fail_timeout, 10000);
+    assert_int_equal(u->servers[0].slow_start, 0);
+    assert_int_equal(u->servers[0].backup + u->servers[0].down + u->servers[0].drain, 0);
+    assert_int_equal(u->servers[1].max_fails, 1);
+    assert_int_equal(u->servers[1].fail_timeout, 30000);
+    assert_int_equal(u->servers[1].slow_start, 5000);
+    assert_int_equal(u->servers[1].down, 1);
+    assert_int_equal(u->servers[1].drain, 1);
+    assert_int_equal(u->servers[2].backup, 1);
+    assert_int_equal(u->servers[2].max_fails, 0);
     assert_int_equal(u->keepalive, 16);
     assert_int_equal(u->keepalive_timeout, 30000);
     assert_int_equal(u->keepalive_requests, 50);
@@ -1248,7 +1405,8 @@ static void test_reference_configs(void **state)
     } cases[] = {
         { "caching.conf", "\"proxy_cache_path\" directive is not supported yet" },
         { "compression.conf", "\"gzip\" directive is not supported yet" },
-        { "health-checks.conf", "\"zone\" directive is not supported yet" },
+        /* loads up to the host names of its servers (example.com) */
+        { "health-checks.conf", "host not found in upstream \"server1.example.com\"" },
         { "tls-termination.conf", "host not found in upstream \"your_backend_servers\"" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1342,6 +1500,8 @@ int main(void)
         cmocka_unit_test(test_locations),
         cmocka_unit_test(test_alias),
         cmocka_unit_test(test_upstreams),
+        cmocka_unit_test(test_upstream_methods),
+        cmocka_unit_test(test_health_check_conf),
         cmocka_unit_test(test_maps),
         cmocka_unit_test(test_fragment_and_include),
         cmocka_unit_test(test_proxy_https),
