@@ -82,6 +82,13 @@ typedef struct {
     int line;
 } rp_match_t;
 
+/* allow / deny rules */
+typedef struct rp_access_rule {
+    int family; /* AF_INET, AF_INET6, or 0 for "all" */
+    unsigned char addr[16], mask[16];
+    int deny;
+} rp_access_rule_t;
+
 /* `health_check` of an upstream (src/proxy/health.c). */
 typedef struct {
     int64_t interval; /* ms, default 5000 */
@@ -141,7 +148,17 @@ typedef struct {
     int hc_fails, hc_passes;    /* consecutive results */
     int hc_last_status;         /* HTTP status of the last probe, 0: none */
     uint64_t hc_checks, hc_bad; /* probes made, probes failed */
+    char sticky_id[17];         /* sticky cookie value naming it (hex) */
 } rp_upstream_server_t;
+
+/* `sticky cookie name [expires=] [domain=] [path=] [httponly] [secure]
+ * [samesite=]` */
+typedef struct {
+    char *name;
+    int64_t expires; /* ms; -1: a session cookie; "max": 10 years */
+    char *domain, *path, *samesite;
+    int httponly, secure;
+} rp_sticky_t;
 
 typedef struct {
     char *name;                    /* upstream name, or "host:port" for an
@@ -161,6 +178,7 @@ typedef struct {
     int lt_inflight;            /* least_time ... inflight */
     int has_backup;             /* some server is `backup` */
     rp_health_check_t *hc;      /* active health checks, or NULL */
+    rp_sticky_t *sticky;        /* sticky cookie, or NULL */
     uint32_t *ring_hash;        /* consistent hash: sorted points ... */
     uint32_t *ring_server;      /* ... and the server of each */
     size_t nring;
@@ -403,6 +421,10 @@ typedef struct {
     void *proxy_ssl_ctx;
     /* health_check in a location (NGINX Plus's place): given to the
      * upstream of the location's proxy_pass when the http block ends */
+    /* allow / deny, in order; the first rule that matches decides */
+    struct rp_access_rule *access;
+    size_t naccess;
+    int api; /* `api`: 0 none, 1 read-only, 2 write=on */
     rp_health_check_t *health_check;
 } rp_loc_conf_t;
 

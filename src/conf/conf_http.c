@@ -893,6 +893,70 @@ static int set_h2_size(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b
     return set_h2_bounded(p, n, b, d, 1);
 }
 
+/* `allow address[/bits] | all`, `deny ...`: rules of one level replace the
+ * inherited ones (nginx's rule: a location with its own rules does not
+ * add the server's). */
+static int set_access(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                      const rp__cdir_t *d)
+{
+    rp_access_rule_t r = { 0 };
+    r.deny = n->name[0] == 'd';
+    const char *a = n->args[0];
+    if (strcmp(a, "all") != 0) {
+        char buf[64];
+        const char *slash = strchr(a, '/');
+        size_t hl = slash ? (size_t)(slash - a) : strlen(a);
+        if (hl >= sizeof(buf))
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", a);
+        memcpy(buf, a, hl);
+        buf[hl] = '\0';
+        int bits;
+        if (inet_pton(AF_INET, buf, r.addr) == 1) {
+            r.family = AF_INET;
+            bits = 32;
+        } else if (inet_pton(AF_INET6, buf, r.addr) == 1) {
+            r.family = AF_INET6;
+            bits = 128;
+        } else {
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", a);
+        }
+        int64_t v = bits;
+        if (slash && (rp__conf_parse_int(slash + 1, &v) != RP_OK || v > bits))
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", a);
+        for (int i = 0; i < bits / 8; i++)
+            r.mask[i] = i * 8 + 8 <= v ? 0xff
+                        : i * 8 < v    ? (unsigned char)(0xff << (8 - (v - i * 8)))
+                                       : 0;
+        for (int i = 0; i < 16; i++)
+            if (r.addr[i] & ~r.mask[i]) {
+                /* nginx warns "low address bits are meaningless"; rampart
+                 * refuses: 10.0.0.1/8 is most likely a typo */
+                return rp__conf_err(p, n, "low address bits of %s are meaningless", a);
+            }
+    }
+    rp_loc_conf_t *lc = b->loc;
+    rp_access_rule_t *slot = RP__PUSH(p->a, lc->access, lc->naccess);
+    if (!slot)
+        return rp__conf_oom(p, n);
+    *slot = r;
+    return RP_OK;
+}
+
+/* `api [write=on|off]` */
+static int set_api(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
+{
+    if (b->loc->api)
+        return rp__conf_dup(p, n);
+    b->loc->api = 1;
+    if (n->nargs == 1) {
+        if (strcmp(n->args[0], "write=on") == 0)
+            b->loc->api = 2;
+        else if (strcmp(n->args[0], "write=off") != 0)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", n->args[0]);
+    }
+    return RP_OK;
+}
+
 /* `proxy_next_upstream error timeout ... | off` */
 static int set_next_upstream(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                              const rp__cdir_t *d)
@@ -1334,6 +1398,7 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     /* try_files is not inherited (nginx): a server-level one serves the
      * requests no location matches */
     MERGE_ARR(add_headers, nadd_headers, NULL, 0);
+    MERGE_ARR(access, naccess, NULL, 0);
     if (merge_set_headers(p, c, parent, df) != RP_OK)
         return RP_ERROR;
     MERGE_ARR(proxy_hide_headers, nproxy_hide_headers, NULL, 0);
@@ -1549,6 +1614,9 @@ const rp__cdir_t rp__conf_http_dirs[] = {
       LOC(proxy_connect_timeout) },
     { "proxy_read_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec, LOC(proxy_read_timeout) },
     { "proxy_next_upstream", RP__CTX_HSL, RP__1MORE, set_next_upstream, 0, 0 },
+    { "allow", RP__CTX_HSL, RP__TAKE1, set_access, 0, 0 },
+    { "deny", RP__CTX_HSL, RP__TAKE1, set_access, 0, 0 },
+    { "api", RP__CTX_LOC, RP__NOARGS | RP__TAKE1, set_api, 0, 0 },
     { "proxy_next_upstream_tries", RP__CTX_HSL, RP__TAKE1, rp__conf_set_num,
       LOC(proxy_next_upstream_tries) },
     { "proxy_next_upstream_timeout", RP__CTX_HSL, RP__TAKE1, rp__conf_set_msec,

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf_int.h"
 
@@ -370,6 +371,68 @@ static int resolve_health_checks(rp__cparse_t *p)
     return RP_OK;
 }
 
+/* `sticky cookie name [expires=time|max] [domain=d] [path=p] [httponly]
+ * [secure] [samesite=strict|lax|none]` */
+static int set_sticky(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                      const rp__cdir_t *d)
+{
+    rp_upstream_t *u = b->ups;
+    if (u->sticky)
+        return rp__conf_dup(p, n);
+    if (strcmp(n->args[0], "cookie") != 0)
+        return rp__conf_err(p, n, "\"sticky %s\" is not supported yet (only \"sticky cookie\")",
+                            n->args[0]);
+    if (n->nargs < 2)
+        return rp__conf_err(p, n, "invalid number of arguments in \"sticky\" directive");
+    rp_sticky_t *st = rp_arena_calloc(p->a, sizeof(*st));
+    if (!st || !(st->name = rp_arena_strdup(p->a, n->args[1])))
+        return rp__conf_oom(p, n);
+    for (const char *c = st->name; *c; c++)
+        if (*c <= ' ' || *c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *c))
+            return rp__conf_err(p, n, "invalid cookie name \"%s\"", st->name);
+    st->expires = -1;
+    for (size_t i = 2; i < n->nargs; i++) {
+        const char *o = n->args[i];
+        int rc = RP_OK;
+        char **str = NULL;
+        const char *val = NULL;
+        if (strncmp(o, "expires=", 8) == 0) {
+            if (strcmp(o + 8, "max") == 0)
+                st->expires = 315360000000LL; /* ten years */
+            else
+                rc = opt_time(o, 8, &st->expires);
+        } else if (strncmp(o, "domain=", 7) == 0) {
+            str = &st->domain;
+            val = o + 7;
+        } else if (strncmp(o, "path=", 5) == 0) {
+            str = &st->path;
+            val = o + 5;
+        } else if (strncmp(o, "samesite=", 9) == 0) {
+            str = &st->samesite;
+            val = o + 9;
+            if (strcasecmp(val, "strict") != 0 && strcasecmp(val, "lax") != 0 &&
+                strcasecmp(val, "none") != 0)
+                rc = RP_ERROR;
+        } else if (strcmp(o, "httponly") == 0) {
+            st->httponly = 1;
+        } else if (strcmp(o, "secure") == 0) {
+            st->secure = 1;
+        } else {
+            rc = RP_ERROR;
+        }
+        /* attribute values go into a Set-Cookie field: no ';', no controls */
+        for (const char *c = val; c && *c && rc == RP_OK; c++)
+            if ((unsigned char)*c < 0x21 || *c == ';' || *c == 0x7f)
+                rc = RP_ERROR;
+        if (rc == RP_OK && str && (!val[0] || !(*str = rp_arena_strdup(p->a, val))))
+            rc = val[0] ? rp__conf_oom(p, n) : RP_ERROR;
+        if (rc != RP_OK)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", o);
+    }
+    u->sticky = st;
+    return RP_OK;
+}
+
 /* One balancing method per upstream. */
 static int set_method(rp__cparse_t *p, const rp_conf_node_t *n, rp_upstream_t *u, int m)
 {
@@ -629,5 +692,6 @@ const rp__cdir_t rp__conf_upstream_dirs[] = {
     { "zone", RP__CTX_UPS, RP__TAKE12, set_ups_zone, 0, 0 },
     { "health_check", RP__CTX_UPS | RP__CTX_LOC, RP__NOARGS | RP__1MORE, set_health_check, 0, 0 },
     { "match", RP__CTX_HTTP, RP__TAKE1 | RP__BLOCK, set_match, 0, 0 },
+    { "sticky", RP__CTX_UPS, RP__1MORE, set_sticky, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };

@@ -334,6 +334,79 @@ static const rp_balancer_t balancers[] = {
     [RP_BALANCE_LEAST_TIME] = { "least_time", pick_least_time },
 };
 
+/* ---------------------------------------------------------- sticky */
+
+/* The value of cookie `name` in the request's Cookie fields. */
+static rp_str_t cookie_value(const rp_req_t *r, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < r->h.nfields; i++) {
+        const rp_http_field_t *f = &r->h.fields[i];
+        if (!rp_str_caseeq_cstr(f->name, "cookie"))
+            continue;
+        const char *p = f->value.data, *e = p + f->value.len;
+        while (p < e) {
+            while (p < e && (*p == ' ' || *p == ';'))
+                p++;
+            const char *ce = memchr(p, ';', (size_t)(e - p));
+            if (!ce)
+                ce = e;
+            if ((size_t)(ce - p) > nl && p[nl] == '=' && memcmp(p, name, nl) == 0)
+                return rp_str(p + nl + 1, (size_t)(ce - p - (ptrdiff_t)nl - 1));
+            p = ce;
+        }
+    }
+    return RP_NULL_STR;
+}
+
+/* The server the client's sticky cookie names, when it can take the
+ * request; otherwise the method chooses (and a new cookie is set). */
+static ssize_t sticky_pick(const pick_t *pk)
+{
+    rp_str_t v = cookie_value(pk->r, pk->us->sticky->name);
+    if (v.len != 16)
+        return -1;
+    for (size_t i = 0; i < pk->us->nservers; i++) {
+        if (memcmp(pk->us->servers[i].sticky_id, v.data, 16) != 0)
+            continue;
+        pick_t p2 = *pk;
+        p2.backup = pk->us->servers[i].backup;
+        return candidate(&p2, i) ? (ssize_t)i : -1;
+    }
+    return -1;
+}
+
+size_t rp_sticky_set_cookie(rp_req_t *r, char *buf, size_t cap)
+{
+    const rp_upstream_t *us = r->upstream;
+    const rp_sticky_t *st = us ? us->sticky : NULL;
+    if (!st || !r->peer)
+        return 0;
+    if (r->sticky_hit && &us->servers[r->sticky_hit - 1] == r->peer)
+        return 0;
+    int n = snprintf(buf, cap, "%s=%s", st->name, r->peer->sticky_id);
+    if (st->expires >= 0) {
+        time_t t = time(NULL) + (time_t)(st->expires / 1000);
+        struct tm g;
+        char d[64];
+        gmtime_r(&t, &g);
+        strftime(d, sizeof(d), "%a, %d-%b-%Y %H:%M:%S GMT", &g);
+        n += snprintf(buf + n, cap - (size_t)n, "; expires=%s; max-age=%lld", d,
+                      (long long)(st->expires / 1000));
+    }
+    if (st->domain)
+        n += snprintf(buf + n, cap - (size_t)n, "; domain=%s", st->domain);
+    if (st->path)
+        n += snprintf(buf + n, cap - (size_t)n, "; path=%s", st->path);
+    if (st->httponly)
+        n += snprintf(buf + n, cap - (size_t)n, "; HttpOnly");
+    if (st->secure)
+        n += snprintf(buf + n, cap - (size_t)n, "; Secure");
+    if (st->samesite)
+        n += snprintf(buf + n, cap - (size_t)n, "; SameSite=%s", st->samesite);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /* Backups are chosen by the same method where it has no key (round robin,
  * least_conn, least_time); the configuration refuses backups with the
  * hashes and random. */
@@ -341,6 +414,14 @@ rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r)
 {
     rp_upstream_t *us = r->upstream;
     pick_t pk = { us, r, w->loop.now, 0 };
+    if (us->sticky && !r->sticky_checked) {
+        r->sticky_checked = 1;
+        ssize_t i = sticky_pick(&pk);
+        if (i >= 0) {
+            r->sticky_hit = (int)i + 1;
+            return &us->servers[i];
+        }
+    }
     if (us->nservers == 1 && !us->has_backup)
         return candidate(&pk, 0) ? &us->servers[0] : NULL;
     ssize_t i = balancers[us->balance].pick(&pk);
@@ -433,6 +514,12 @@ static int ring_cmp(const void *a, const void *b)
 
 int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a)
 {
+    /* sticky cookie values: from the address, so they survive reloads */
+    for (size_t i = 0; i < us->nservers; i++) {
+        const char *t = us->servers[i].addr.text;
+        snprintf(us->servers[i].sticky_id, sizeof(us->servers[i].sticky_id), "%08x%08x",
+                 rp_hash32(t, strlen(t), 0x5eed), rp_hash32(t, strlen(t), 0x57c1));
+    }
     if (!us->rr_current) {
         us->rr_current = rp_arena_calloc(a, (us->nservers + 1) * sizeof(int64_t));
         if (!us->rr_current)

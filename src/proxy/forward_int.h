@@ -28,6 +28,8 @@ void rp__proxy_connect(rp_req_t *r);
 void rp__body_read(rp_req_t *r);
 int rp__body_pump_stored(rp_req_t *r);
 int rp__body_pump(rp_req_t *r);
+/* Reads the whole body (as rp__body_read), then calls rp_api_handle. */
+void rp__api_read_body(rp_req_t *r);
 
 /* response.c */
 int rp__out_add(rp_req_t *r, const char *p, size_t n);

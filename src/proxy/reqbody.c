@@ -153,8 +153,19 @@ void rp__body_read(rp_req_t *r)
     r->h.content_length = r->body_received;
     r->body_buffered = 1;
     r->body_pending = r->body_received > 0;
+    if (r->lc->api) {
+        r->phase = RP_PHASE_HANDLE;
+        rp_api_handle(r);
+        return;
+    }
     r->phase = RP_PHASE_UPSTREAM;
     rp__proxy_connect(r);
+}
+
+void rp__api_read_body(rp_req_t *r)
+{
+    r->phase = RP_PHASE_READ_BODY;
+    rp__body_read(r);
 }
 
 /* Copies the stored body into up->out as room allows. */

@@ -173,6 +173,13 @@ int rp__resp_send_head(rp_req_t *r)
                 return RP_ERROR;
         }
     }
+    if (r->upstream && r->upstream->sticky && status != 101) {
+        char ck[600];
+        size_t n = rp_sticky_set_cookie(r, ck, sizeof(ck));
+        if (n && (OUT(r, "Set-Cookie: ") != RP_OK || rp__out_add(r, ck, n) != RP_OK ||
+                  OUT(r, "\r\n") != RP_OK))
+            return RP_ERROR;
+    }
     if ((lc->nadd_headers && rp_req_add_headers(r, status) != RP_OK) || OUT(r, "\r\n") != RP_OK)
         return RP_ERROR;
     r->head_bytes = rp_buf_len(&c->out);

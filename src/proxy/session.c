@@ -1300,14 +1300,23 @@ static void do_try_files(rp_req_t *r)
 static void req_handle(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
-    if (!lc->proxy_pass)
+    if (!lc->proxy_pass && !lc->api)
         skip_buffered_body(r);
     const rp_loc_conf_t *srv_ret =
         r->srv && r->srv->conf.return_code && !r->error_page_done ? &r->srv->conf : NULL;
     if (srv_ret || lc->return_code) {
+        /* `return` runs before allow/deny, as in nginx (rewrite phase) */
         if (!r->body_done)
             r->keep_alive = 0; /* the body is not read: close after */
         do_return(r, srv_ret ? srv_ret : lc);
+    } else if (!rp_access_allowed(r)) {
+        rp_log_error(RP_LOG_ERR, "access forbidden by rule, client: %s, request: \"%.*s\"",
+                     r->c->peer_addr, (int)r->request_uri.len, r->request_uri.data);
+        if (!r->body_done)
+            r->keep_alive = 0;
+        rp_req_error(r, 403);
+    } else if (lc->api) {
+        rp_api_handle(r);
     } else if (lc->ntry_files) {
         do_try_files(r);
     } else if (lc->proxy_pass) {

@@ -202,8 +202,10 @@ struct rp_req_s {
     unsigned char tried[RP_MAX_UPSTREAM_SERVERS / 8]; /* bitmap of servers tried */
     int tries;
     unsigned peer_held : 1; /* counted in r->peer's requests in flight */
-    uint64_t up_first_ms;   /* the first attempt (proxy_next_upstream_timeout) */
-    uint64_t up_start_us;   /* this attempt, for least_time */
+    unsigned sticky_checked : 1;
+    int sticky_hit;       /* 1 + index of the server the sticky cookie named */
+    uint64_t up_first_ms; /* the first attempt (proxy_next_upstream_timeout) */
+    uint64_t up_start_us; /* this attempt, for least_time */
     int upstream_status;
     int upstream_timed_out;
     uint64_t up_start_ms;
@@ -351,6 +353,9 @@ void rp_peer_ok(rp_upstream_server_t *s, uint64_t now);
 void rp_peer_time(rp_upstream_server_t *s, int which, uint64_t us);
 uint64_t rp_peer_clock_us(void);
 uint32_t rp_hash32(const void *p, size_t n, uint32_t seed);
+/* The Set-Cookie value for a sticky upstream, written into buf (at least
+ * 512 bytes); 0 when no cookie is due (the client's cookie named r->peer). */
+size_t rp_sticky_set_cookie(rp_req_t *r, char *buf, size_t cap);
 /* Round-robin state and consistent-hash ring of a generation's upstream. */
 int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a);
 
@@ -361,6 +366,10 @@ void rp_health_stop(rp_worker_t *w);
 /* Main thread, before conf is published: initial verdicts (mandatory,
  * persistent from old). */
 void rp_health_carry(rp_conf_t *conf, const rp_conf_t *old);
+
+/* api.c: the runtime API, and allow / deny */
+void rp_api_handle(rp_req_t *r);
+int rp_access_allowed(const rp_req_t *r);
 
 /* upstream.c */
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key);
