@@ -322,7 +322,6 @@ static const char *const not_yet[] = {
     "gunzip*",
     "brotli*",
     "zstd*",
-    "state",
     "limit_req*",
     "limit_conn*",
     "limit_rate*",

@@ -108,6 +108,17 @@ typedef struct {
 /* health of a server under active checks */
 enum { RP_HEALTH_UP = 0, RP_HEALTH_DOWN = 1, RP_HEALTH_CHECKING = 2 };
 
+/* Parses a numeric "IPv4:port" or "[IPv6]:port" into out (no DNS).
+ * Returns RP_OK or RP_ERROR. */
+int rp_conf_parse_addr(const char *text, rp_sockaddr_t *out);
+
+/* A consistent-hash ring (src/proxy/balance.c). */
+struct rp_ring {
+    size_t n;
+    uint32_t *hash;   /* sorted points ... */
+    uint32_t *server; /* ... and the server of each */
+};
+
 /* `upstream` balancing methods (src/proxy/balance.c). */
 enum rp_balance {
     RP_BALANCE_RR = 0,     /* smooth weighted round robin (default) */
@@ -149,6 +160,7 @@ typedef struct {
     int hc_last_status;         /* HTTP status of the last probe, 0: none */
     uint64_t hc_checks, hc_bad; /* probes made, probes failed */
     char sticky_id[17];         /* sticky cookie value naming it (hex) */
+    int removed;                /* removed through the API: never used */
 } rp_upstream_server_t;
 
 /* `sticky cookie name [expires=] [domain=] [path=] [httponly] [secure]
@@ -179,9 +191,14 @@ typedef struct {
     int has_backup;             /* some server is `backup` */
     rp_health_check_t *hc;      /* active health checks, or NULL */
     rp_sticky_t *sticky;        /* sticky cookie, or NULL */
-    uint32_t *ring_hash;        /* consistent hash: sorted points ... */
-    uint32_t *ring_server;      /* ... and the server of each */
-    size_t nring;
+    struct rp_ring *ring;       /* consistent hash ring (src/proxy/balance.c);
+                                   replaced whole when servers change */
+    size_t cap_servers;         /* slots in servers: named upstreams have
+                                   RP_MAX_UPSTREAM_SERVERS, so the runtime
+                                   API can add servers without moving them */
+    char *state_file;           /* `state FILE` */
+    const char *state_conf_file;
+    int state_line;
     int64_t *rr_current; /* smooth WRR state shared by the workers
                             (nservers entries), set up by the worker
                             layer when the generation is activated */

@@ -8,7 +8,9 @@
  */
 #include "conf/conf.h"
 
+#include <errno.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,6 +54,8 @@ static rp_upstream_t *find_upstream(rp__cparse_t *p, const char *name, int impli
     return NULL;
 }
 
+static int read_state(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *ub);
+
 int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                             const rp__cdir_t *d)
 {
@@ -64,8 +68,15 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     rp__cblock_t ub = { .ctx = RP__CTX_UPS, .ups = u };
     if (rp__conf_block(p, n, &ub) != RP_OK)
         return RP_ERROR;
-    if (p->nusrvs == before)
+    if (u->state_file) {
+        if (p->nusrvs != before)
+            return rp__conf_err(p, p->usrvs[before].node,
+                                "\"server\" cannot be used with \"state\" in upstream");
+        if (read_state(p, n, &ub) != RP_OK)
+            return RP_ERROR;
+    } else if (p->nusrvs == before) {
         return rp__conf_err(p, n, "no servers are inside upstream");
+    }
     /* a hash picks a server by the key: a backup would break the mapping */
     if (u->has_backup && (u->balance == RP_BALANCE_HASH || u->balance == RP_BALANCE_IP_HASH ||
                           u->balance == RP_BALANCE_RANDOM)) {
@@ -433,6 +444,76 @@ static int set_sticky(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
     return RP_OK;
 }
 
+/* `state FILE`: the servers of the upstream live in FILE (written by the
+ * runtime API on every change); `server` lines are not allowed with it. */
+static int set_ups_state(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                         const rp__cdir_t *d)
+{
+    if (b->ups->state_file)
+        return rp__conf_dup(p, n);
+    if (!(b->ups->state_file = rp__conf_path(p, n->args[0])))
+        return rp__conf_oom(p, n);
+    b->ups->state_conf_file = n->file;
+    b->ups->state_line = n->line;
+    return RP_OK;
+}
+
+/* Reads the servers of a `state` file: `server ADDRESS [parameters];`
+ * lines as in an upstream block (numeric addresses). A missing file is an
+ * empty group. Errors name the state file and its line. */
+static int read_state(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *ub)
+{
+    const char *path = ub->ups->state_file;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return RP_OK;
+        return rp__conf_err(p, n, "cannot open state file \"%s\" (%d: %s)", path, errno,
+                            strerror(errno));
+    }
+    char line[1024];
+    int lineno = 0, rc = RP_OK;
+    while (rc == RP_OK && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *semi = strrchr(line, ';');
+        char *args[16];
+        size_t na = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(line, " \t\r\n;", &save); t && na < 16;
+             t = strtok_r(NULL, " \t\r\n;", &save))
+            args[na++] = t;
+        if (!na)
+            continue;
+        /* a node that lives as long as the configuration: pending servers
+         * keep a pointer to it until the http block ends */
+        rp_conf_node_t *tmp = rp_arena_calloc(p->a, sizeof(*tmp));
+        char **targs = rp_arena_calloc(p->a, na * sizeof(char *));
+        if (!tmp || !targs) {
+            rc = rp__conf_oom(p, n);
+            break;
+        }
+        tmp->name = "server";
+        tmp->file = path;
+        tmp->line = lineno;
+        tmp->args = targs;
+        tmp->nargs = na - 1;
+        for (size_t k = 1; k < na && rc == RP_OK; k++)
+            if (!(targs[k - 1] = rp_arena_strdup(p->a, args[k])))
+                rc = rp__conf_oom(p, n);
+        if (rc != RP_OK)
+            break;
+        if (strcmp(args[0], "server") != 0 || na < 2 || !semi || na == 16)
+            rc = rp__conf_err(p, tmp, "invalid line in state file");
+        else
+            rc = set_ups_server(p, tmp, ub, NULL);
+    }
+    fclose(f);
+    return rc;
+}
+
 /* One balancing method per upstream. */
 static int set_method(rp__cparse_t *p, const rp_conf_node_t *n, rp_upstream_t *u, int m)
 {
@@ -641,6 +722,15 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
         if (u->nservers > RP_MAX_UPSTREAM_SERVERS)
             return rp__conf_err(p, NULL, "more than %d servers in upstream \"%s\" in %s:%d",
                                 RP_MAX_UPSTREAM_SERVERS, u->name, u->file ? u->file : "?", u->line);
+        /* every slot up front: servers added at runtime never move the
+         * others (requests in flight point at them) */
+        rp_upstream_server_t *all = rp_arena_calloc(p->a, RP_MAX_UPSTREAM_SERVERS * sizeof(*all));
+        if (!all)
+            return rp__conf_oom(p, NULL);
+        if (u->nservers)
+            memcpy(all, u->servers, u->nservers * sizeof(*all));
+        u->servers = all;
+        u->cap_servers = RP_MAX_UPSTREAM_SERVERS;
     }
     for (size_t i = 0; i < p->npasses; i++) {
         rp__cpending_pass_t *pend = &p->passes[i];
@@ -693,5 +783,26 @@ const rp__cdir_t rp__conf_upstream_dirs[] = {
     { "health_check", RP__CTX_UPS | RP__CTX_LOC, RP__NOARGS | RP__1MORE, set_health_check, 0, 0 },
     { "match", RP__CTX_HTTP, RP__TAKE1 | RP__BLOCK, set_match, 0, 0 },
     { "sticky", RP__CTX_UPS, RP__1MORE, set_sticky, 0, 0 },
+    { "state", RP__CTX_UPS, RP__TAKE1, set_ups_state, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };
+
+int rp_conf_parse_addr(const char *text, rp_sockaddr_t *out)
+{
+    char host[256];
+    int port;
+    if (rp__conf_split_hostport(text, host, sizeof(host), &port) != RP_OK || !host[0] || port < 1 ||
+        port > 65535)
+        return RP_ERROR;
+    struct addrinfo hints = { 0 }, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    char ps[8];
+    snprintf(ps, sizeof(ps), "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)
+        return RP_ERROR;
+    rp__conf_sa_fill(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return RP_OK;
+}

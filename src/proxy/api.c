@@ -20,7 +20,11 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,13 +124,13 @@ static void server_json(jout_t *o, const rp_upstream_t *us, size_t i, uint64_t n
     jfmt(o, "{\"id\":%zu,\"server\":", i);
     jstr(o, s->addr.text);
     jlit(o, ",\"name\":");
-    jstr(o, s->name);
+    jstr(o, s->name ? s->name : s->addr.text);
     jfmt(o,
          ",\"weight\":%d,\"max_conns\":%d,\"max_fails\":%d,\"fail_timeout_ms\":%" PRId64
          ",\"slow_start_ms\":%" PRId64 ",\"backup\":%s,\"down\":%s,\"drain\":%s,\"state\":\"%s\""
          ",\"idle\":%s,\"active\":%d,\"requests\":%" PRIu64 ",\"fails\":%d"
          ",\"header_time_ms\":%.3f,\"response_time_ms\":%.3f",
-         LD(s->weight), LD(s->max_conns), s->max_fails, s->fail_timeout, s->slow_start,
+         LD(s->weight), LD(s->max_conns), LD(s->max_fails), s->fail_timeout, s->slow_start,
          LD(s->backup) ? "true" : "false", LD(s->down) ? "true" : "false",
          LD(s->drain) ? "true" : "false", server_state(us, s, now), active == 0 ? "true" : "false",
          active, LD(s->requests), LD(s->fails), (double)LD(s->ema_header_us) / 1000.0,
@@ -145,9 +149,14 @@ static void server_json(jout_t *o, const rp_upstream_t *us, size_t i, uint64_t n
 static void servers_json(jout_t *o, const rp_upstream_t *us, uint64_t now)
 {
     jlit(o, "[");
-    for (size_t i = 0; i < us->nservers; i++) {
-        if (i)
+    size_t n = __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE);
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (LD(us->servers[i].removed))
+            continue;
+        if (!first)
             jlit(o, ",");
+        first = 0;
         server_json(o, us, i, now);
     }
     jlit(o, "]");
@@ -231,7 +240,7 @@ static int split(rp_str_t path, rp_str_t seg[3])
 
 static int parse_id(rp_str_t s, size_t *out)
 {
-    if (!s.len || s.len > 6)
+    if (!s.len || s.len > 6 || (s.len > 1 && s.data[0] == '0'))
         return RP_ERROR;
     size_t v = 0;
     for (size_t i = 0; i < s.len; i++) {
@@ -243,42 +252,183 @@ static int parse_id(rp_str_t s, size_t *out)
     return RP_OK;
 }
 
-/* PATCH: the body is whole in r->body_mem (at most client_body_buffer_size
- * bytes; a larger body is refused). */
-static void patch_server(rp_req_t *r, rp_upstream_t *us, size_t id)
+/* Changes are made one at a time (they may come from several workers). */
+static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* `state FILE`: the upstream's servers as `server` lines, written to a
+ * temporary file and renamed over the old one. */
+static void write_state(const rp_upstream_t *us)
 {
-    if (r->body_fd > 0 || r->body_received > r->body_mem.last) {
-        error_reply(r, 413, "BodyTooLarge", "request body too large");
+    if (!us->state_file)
+        return;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", us->state_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        rp_log_error(RP_LOG_ERR, "api: cannot write state file \"%s\" (%d: %s)", tmp, errno,
+                     strerror(errno));
         return;
     }
+    size_t n = __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
+        const rp_upstream_server_t *s = &us->servers[i];
+        if (LD(s->removed))
+            continue;
+        fprintf(f, "server %s weight=%d max_conns=%d max_fails=%d fail_timeout=%" PRId64 "ms",
+                s->addr.text, LD(s->weight), LD(s->max_conns), LD(s->max_fails), s->fail_timeout);
+        if (s->slow_start)
+            fprintf(f, " slow_start=%" PRId64 "ms", s->slow_start);
+        fprintf(f, "%s%s%s;\n", LD(s->backup) ? " backup" : "", LD(s->down) ? " down" : "",
+                LD(s->drain) ? " drain" : "");
+    }
+    if (fclose(f) != 0 || rename(tmp, us->state_file) != 0) {
+        rp_log_error(RP_LOG_ERR, "api: cannot write state file \"%s\" (%d: %s)", us->state_file,
+                     errno, strerror(errno));
+        unlink(tmp);
+    }
+}
+
+static int backup_allowed(const rp_upstream_t *us)
+{
+    return us->balance != RP_BALANCE_HASH && us->balance != RP_BALANCE_IP_HASH &&
+           us->balance != RP_BALANCE_RANDOM;
+}
+
+/* Applies the members of ch other than server (validated already). */
+static void apply(rp_upstream_t *us, rp_upstream_server_t *s, const rp_api_change_t *ch)
+{
+    if (ch->has_weight)
+        ST(s->weight, ch->weight);
+    if (ch->has_max_conns)
+        ST(s->max_conns, ch->max_conns);
+    if (ch->has_max_fails)
+        ST(s->max_fails, ch->max_fails);
+    if (ch->has_backup) {
+        ST(s->backup, ch->backup);
+        if (ch->backup)
+            ST(us->has_backup, 1);
+    }
+    if (ch->has_down)
+        ST(s->down, ch->down);
+    if (ch->has_drain)
+        ST(s->drain, ch->drain);
+}
+
+/* The request body, whole in memory (API bodies are small). */
+static int body_of(rp_req_t *r, rp_api_change_t *ch, char *why, size_t whylen)
+{
+    if (r->body_fd > 0 || r->body_received > r->body_mem.last) {
+        snprintf(why, whylen, "request body too large");
+        return 413;
+    }
+    if (rp_api_parse_change(r->body_mem.data ? r->body_mem.data : "", (size_t)r->body_received, ch,
+                            why, whylen) != RP_OK)
+        return 400;
+    return 0;
+}
+
+/* POST .../upstreams/NAME/servers {"server": "addr:port", ...} */
+static void add_server(rp_req_t *r, rp_upstream_t *us)
+{
     rp_api_change_t ch;
     char why[128];
-    if (rp_api_parse_change(r->body_mem.data ? r->body_mem.data : "", (size_t)r->body_received, &ch,
-                            why, sizeof(why)) != RP_OK) {
-        error_reply(r, 400, "BadRequest", why);
+    int st = body_of(r, &ch, why, sizeof(why));
+    if (st) {
+        error_reply(r, st, st == 413 ? "BodyTooLarge" : "BadRequest", why);
+        return;
+    }
+    rp_sockaddr_t addr;
+    if (!ch.has_server || rp_conf_parse_addr(ch.server, &addr) != RP_OK) {
+        error_reply(r, 400, "BadRequest",
+                    "\"server\" must be a numeric address with a port (\"10.0.0.1:8080\")");
+        return;
+    }
+    if (ch.has_backup && ch.backup && !backup_allowed(us)) {
+        error_reply(r, 400, "BadRequest", "backup is not supported by this balancing method");
+        return;
+    }
+    pthread_mutex_lock(&api_lock);
+    size_t n = us->nservers;
+    for (size_t i = 0; i < n; i++) {
+        if (!LD(us->servers[i].removed) && strcmp(us->servers[i].addr.text, addr.text) == 0) {
+            pthread_mutex_unlock(&api_lock);
+            error_reply(r, 409, "UpstreamServerExists", "the server is in the upstream already");
+            return;
+        }
+    }
+    if (n >= us->cap_servers) {
+        pthread_mutex_unlock(&api_lock);
+        error_reply(r, 400, "TooManyServers", "the upstream has no room for another server");
+        return;
+    }
+    /* the slot is filled before the count says it exists */
+    rp_upstream_server_t *s = &us->servers[n];
+    memset(s, 0, sizeof(*s));
+    s->addr = addr;
+    s->weight = 1;
+    s->max_fails = 1;
+    s->fail_timeout = 10000;
+    rp_balance_server_id(s);
+    if (us->hc && us->hc->mandatory)
+        s->health = RP_HEALTH_CHECKING;
+    apply(us, s, &ch);
+    __atomic_store_n(&us->nservers, n + 1, __ATOMIC_RELEASE);
+    if (us->ring)
+        rp_balance_ring(us, &r->conf->arena);
+    write_state(us);
+    pthread_mutex_unlock(&api_lock);
+    if (us->hc)
+        rp_health_notify();
+    rp_log_error(RP_LOG_NOTICE, "api: server %s added to upstream \"%s\" by %s", addr.text,
+                 us->name, r->c->peer_addr);
+    jout_t o = { .r = r };
+    server_json(&o, us, n, r->c->w->loop.now);
+    reply(r, 201, &o);
+}
+
+/* DELETE .../upstreams/NAME/servers/ID: the server gets no new request;
+ * requests in flight finish. Its id is not reused. */
+static void remove_server(rp_req_t *r, rp_upstream_t *us, size_t id)
+{
+    pthread_mutex_lock(&api_lock);
+    rp_upstream_server_t *s = &us->servers[id];
+    ST(s->removed, 1);
+    if (us->ring)
+        rp_balance_ring(us, &r->conf->arena);
+    write_state(us);
+    pthread_mutex_unlock(&api_lock);
+    rp_log_error(RP_LOG_NOTICE, "api: server %s removed from upstream \"%s\" by %s", s->addr.text,
+                 us->name, r->c->peer_addr);
+    jout_t o = { .r = r };
+    servers_json(&o, us, r->c->w->loop.now);
+    reply(r, 200, &o);
+}
+
+static void patch_server(rp_req_t *r, rp_upstream_t *us, size_t id)
+{
+    rp_api_change_t ch;
+    char why[128];
+    int st = body_of(r, &ch, why, sizeof(why));
+    if (st) {
+        error_reply(r, st, st == 413 ? "BodyTooLarge" : "BadRequest", why);
         return;
     }
     rp_upstream_server_t *s = &us->servers[id];
-    if (ch.has_backup && ch.backup &&
-        (us->balance == RP_BALANCE_HASH || us->balance == RP_BALANCE_IP_HASH ||
-         us->balance == RP_BALANCE_RANDOM)) {
+    if (ch.has_server) {
+        error_reply(r, 400, "BadRequest", "the address of a server cannot change");
+        return;
+    }
+    if (ch.has_backup && ch.backup && !backup_allowed(us)) {
         error_reply(r, 400, "BadRequest", "backup is not supported by this balancing method");
         return;
     }
     /* everything validated: apply */
-    if (ch.has_weight)
-        ST(s->weight, ch.weight);
-    if (ch.has_max_conns)
-        ST(s->max_conns, ch.max_conns);
-    if (ch.has_backup) {
-        ST(s->backup, ch.backup);
-        if (ch.backup)
-            ST(us->has_backup, 1);
-    }
-    if (ch.has_down)
-        ST(s->down, ch.down);
-    if (ch.has_drain)
-        ST(s->drain, ch.drain);
+    pthread_mutex_lock(&api_lock);
+    apply(us, s, &ch);
+    if (ch.has_weight && us->ring)
+        rp_balance_ring(us, &r->conf->arena);
+    write_state(us);
+    pthread_mutex_unlock(&api_lock);
     rp_log_error(RP_LOG_NOTICE, "api: server %s of upstream \"%s\" changed by %s", s->addr.text,
                  us->name, r->c->peer_addr);
     jout_t o = { .r = r };
@@ -290,16 +440,16 @@ void rp_api_handle(rp_req_t *r)
 {
     int m = r->h.method_id;
     int get = m == RP_METHOD_GET || m == RP_METHOD_HEAD;
-    int patch = m == RP_METHOD_PATCH;
-    if (!get && !patch) {
+    int patch = m == RP_METHOD_PATCH, post = m == RP_METHOD_POST, del = m == RP_METHOD_DELETE;
+    if (!get && !patch && !post && !del) {
         error_reply(r, 405, "MethodNotAllowed", "method not allowed");
         return;
     }
-    if (patch && r->lc->api != 2) {
+    if (!get && r->lc->api != 2) {
         error_reply(r, 405, "MethodDisabled", "write access is off (api write=on)");
         return;
     }
-    if (patch && !r->body_done) {
+    if ((patch || post) && !r->body_done) {
         /* read the (small) body whole first, then come back */
         rp__api_read_body(r);
         return;
@@ -344,6 +494,10 @@ void rp_api_handle(rp_req_t *r)
         error_reply(r, 404, "UpstreamNotFound", "upstream not found");
         return;
     }
+    if (n == 2 && rp_str_eq(seg[1], RP_STR("servers")) && post) {
+        add_server(r, us);
+        return;
+    }
     if (n == 1 || (n == 2 && rp_str_eq(seg[1], RP_STR("servers")))) {
         if (!get) {
             error_reply(r, 405, "MethodNotAllowed", "method not allowed");
@@ -361,12 +515,20 @@ void rp_api_handle(rp_req_t *r)
         error_reply(r, 404, "NotFound", "no such endpoint");
         return;
     }
-    if (id >= us->nservers) {
+    if (id >= __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE) || LD(us->servers[id].removed)) {
         error_reply(r, 404, "UpstreamServerNotFound", "server not found");
         return;
     }
     if (patch) {
         patch_server(r, us, id);
+        return;
+    }
+    if (del) {
+        remove_server(r, us, id);
+        return;
+    }
+    if (post) {
+        error_reply(r, 405, "MethodNotAllowed", "method not allowed");
         return;
     }
     server_json(&o, us, id, now);

@@ -163,6 +163,20 @@ int rp_api_parse_change(const char *p, size_t n, rp_api_change_t *ch, char *why,
                 seen = ch->has_down;
                 ch->has_down = 1;
                 rc = boolean(&j, &ch->down);
+            } else if (strcmp(k, "max_fails") == 0) {
+                seen = ch->has_max_fails;
+                ch->has_max_fails = 1;
+                rc = integer(&j, 0, 1000000, &ch->max_fails);
+            } else if (strcmp(k, "server") == 0) {
+                seen = ch->has_server;
+                ch->has_server = 1;
+                char tmp[sizeof(ch->server) + 1];
+                rc = key(&j, tmp, sizeof(tmp));
+                if (rc == RP_OK &&
+                    (strlen(tmp) >= sizeof(ch->server) || !tmp[0] || strchr(tmp, '?')))
+                    rc = fail(&j, "invalid server address");
+                if (rc == RP_OK)
+                    memcpy(ch->server, tmp, strlen(tmp) + 1);
             } else if (strcmp(k, "drain") == 0) {
                 seen = ch->has_drain;
                 ch->has_drain = 1;

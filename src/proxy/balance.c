@@ -71,6 +71,13 @@ static uint64_t rand64(void)
     return x;
 }
 
+/* Servers in use: the runtime API may add one at any time (the slot is
+ * filled first, then the count published). */
+static size_t nserv(const rp_upstream_t *us)
+{
+    return __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE);
+}
+
 static int tried(const rp_req_t *r, size_t i)
 {
     return i >= RP_MAX_UPSTREAM_SERVERS || ((r->tried[i / 8] >> (i % 8)) & 1);
@@ -81,13 +88,14 @@ static int tried(const rp_req_t *r, size_t i)
  * (there would be nothing else to try). */
 static int usable(const rp_upstream_t *us, const rp_upstream_server_t *s, uint64_t now)
 {
-    if (LD(s->down) || LD(s->drain))
+    if (LD(s->down) || LD(s->drain) || LD(s->removed))
         return 0;
     if (us->hc && LD(s->health) != RP_HEALTH_UP)
         return 0;
-    if (s->max_fails && us->nservers > 1 && LD(s->down_until_ms) > now)
+    if (LD(s->max_fails) && nserv(us) > 1 && LD(s->down_until_ms) > now)
         return 0;
-    if (s->max_conns && LD(s->conns) >= s->max_conns)
+    int mc = LD(s->max_conns);
+    if (mc && LD(s->conns) >= mc)
         return 0;
     return 1;
 }
@@ -95,14 +103,14 @@ static int usable(const rp_upstream_t *us, const rp_upstream_server_t *s, uint64
 static int candidate(const pick_t *pk, size_t i)
 {
     const rp_upstream_server_t *s = &pk->us->servers[i];
-    return s->backup == pk->backup && !tried(pk->r, i) && usable(pk->us, s, pk->now);
+    return LD(s->backup) == pk->backup && !tried(pk->r, i) && usable(pk->us, s, pk->now);
 }
 
 /* The weight with the slow_start ramp: from 1 up to the configured weight
  * over slow_start after the server came back. */
 static int64_t eff_weight(const rp_upstream_server_t *s, uint64_t now)
 {
-    int64_t w = s->weight;
+    int64_t w = LD(s->weight);
     if (s->slow_start) {
         uint64_t since = LD(s->up_since_ms);
         if (since && now < since + (uint64_t)s->slow_start) {
@@ -127,7 +135,7 @@ static ssize_t wrr(const pick_t *pk, const uint64_t *mask)
         while (__atomic_load_n(&us->rr_lock, __ATOMIC_RELAXED))
             RP_CPU_RELAX();
     int64_t total = 0;
-    for (size_t i = 0; i < us->nservers; i++) {
+    for (size_t i = 0; i < nserv(us); i++) {
         if ((mask && !((*mask >> i) & 1)) || (!mask && !candidate(pk, i)))
             continue;
         int64_t wt = eff_weight(&us->servers[i], pk->now);
@@ -174,7 +182,7 @@ static ssize_t pick_least(const pick_t *pk, int by_time)
     uint64_t mask = 0;
     ssize_t best = -1;
     double best_t = 0;
-    for (size_t i = 0; i < pk->us->nservers; i++) {
+    for (size_t i = 0; i < nserv(pk->us); i++) {
         if (!candidate(pk, i))
             continue;
         int better, tie;
@@ -218,13 +226,13 @@ static ssize_t by_hash(const pick_t *pk, uint32_t h)
 {
     rp_upstream_t *us = pk->us;
     uint64_t total = 0;
-    for (size_t i = 0; i < us->nservers; i++)
+    for (size_t i = 0; i < nserv(us); i++)
         total += (uint64_t)us->servers[i].weight;
     for (uint32_t attempt = 0; attempt < REHASH_TRIES && total; attempt++) {
         uint32_t x = attempt ? rp_hash32(&h, sizeof(h), attempt) : h;
         uint64_t point = x % total;
         size_t i = 0;
-        while (i + 1 < us->nservers && point >= (uint64_t)us->servers[i].weight) {
+        while (i + 1 < nserv(us) && point >= (uint64_t)us->servers[i].weight) {
             point -= (uint64_t)us->servers[i].weight;
             i++;
         }
@@ -239,20 +247,20 @@ static ssize_t by_hash(const pick_t *pk, uint32_t h)
  * one of N servers out moves only the keys it had: about 1/N. */
 static ssize_t by_ring(const pick_t *pk, uint32_t h)
 {
-    rp_upstream_t *us = pk->us;
-    size_t n = us->nring;
+    const struct rp_ring *ring = __atomic_load_n(&pk->us->ring, __ATOMIC_ACQUIRE);
+    size_t n = ring ? ring->n : 0;
     if (!n)
         return -1;
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (us->ring_hash[mid] < h)
+        if (ring->hash[mid] < h)
             lo = mid + 1;
         else
             hi = mid;
     }
     for (size_t k = 0; k < n; k++) {
-        size_t i = us->ring_server[(lo + k) % n];
+        size_t i = ring->server[(lo + k) % n];
         if (candidate(pk, i))
             return (ssize_t)i;
     }
@@ -288,13 +296,13 @@ static ssize_t pick_ip_hash(const pick_t *pk)
 static ssize_t random_one(const pick_t *pk, ssize_t not )
 {
     int64_t total = 0;
-    for (size_t i = 0; i < pk->us->nservers; i++)
+    for (size_t i = 0; i < nserv(pk->us); i++)
         if ((ssize_t)i != not &&candidate(pk, i))
             total += eff_weight(&pk->us->servers[i], pk->now);
     if (!total)
         return -1;
     int64_t x = (int64_t)(rand64() % (uint64_t)total);
-    for (size_t i = 0; i < pk->us->nservers; i++) {
+    for (size_t i = 0; i < nserv(pk->us); i++) {
         if ((ssize_t)i == not || !candidate(pk, i))
             continue;
         x -= eff_weight(&pk->us->servers[i], pk->now);
@@ -366,11 +374,11 @@ static ssize_t sticky_pick(const pick_t *pk)
     rp_str_t v = cookie_value(pk->r, pk->us->sticky->name);
     if (v.len != 16)
         return -1;
-    for (size_t i = 0; i < pk->us->nservers; i++) {
+    for (size_t i = 0; i < nserv(pk->us); i++) {
         if (memcmp(pk->us->servers[i].sticky_id, v.data, 16) != 0)
             continue;
         pick_t p2 = *pk;
-        p2.backup = pk->us->servers[i].backup;
+        p2.backup = LD(pk->us->servers[i].backup);
         return candidate(&p2, i) ? (ssize_t)i : -1;
     }
     return -1;
@@ -422,7 +430,7 @@ rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r)
             return &us->servers[i];
         }
     }
-    if (us->nservers == 1 && !us->has_backup)
+    if (nserv(us) == 1 && !us->has_backup)
         return candidate(&pk, 0) ? &us->servers[0] : NULL;
     ssize_t i = balancers[us->balance].pick(&pk);
     if (i < 0 && us->has_backup) {
@@ -436,8 +444,8 @@ int rp_upstream_has_next(rp_worker_t *w, rp_req_t *r)
 {
     rp_upstream_t *us = r->upstream;
     pick_t pk = { us, r, w->loop.now, 0 };
-    for (size_t i = 0; i < us->nservers; i++) {
-        pk.backup = us->servers[i].backup;
+    for (size_t i = 0; i < nserv(us); i++) {
+        pk.backup = LD(us->servers[i].backup);
         if (candidate(&pk, i))
             return 1;
     }
@@ -446,10 +454,18 @@ int rp_upstream_has_next(rp_worker_t *w, rp_req_t *r)
 
 /* ---------------------------------------------------------------- state */
 
-void rp_peer_acquire(rp_upstream_server_t *s)
+int rp_peer_acquire(rp_upstream_server_t *s)
 {
-    ADD(s->conns, 1);
+    /* max_conns holds across worker threads: take the place first, give
+     * it back when another thread took the last one meanwhile */
+    int n = ADD(s->conns, 1);
+    int max = LD(s->max_conns);
+    if (max && n > max) {
+        ADD(s->conns, -1);
+        return 0;
+    }
     ADD(s->requests, 1);
+    return 1;
 }
 
 void rp_peer_release(rp_upstream_server_t *s)
@@ -459,14 +475,15 @@ void rp_peer_release(rp_upstream_server_t *s)
 
 void rp_peer_failed(rp_upstream_t *us, rp_upstream_server_t *s, uint64_t now)
 {
-    if (!s->max_fails || us->nservers == 1)
+    int mf = LD(s->max_fails);
+    if (!mf || nserv(us) == 1)
         return;
     uint64_t since = LD(s->fail_since_ms);
     if (!since || now >= since + (uint64_t)s->fail_timeout) {
         ST(s->fail_since_ms, now);
         ST(s->fails, 0);
     }
-    if (ADD(s->fails, 1) == s->max_fails) {
+    if (ADD(s->fails, 1) == mf) {
         ST(s->down_until_ms, now + (uint64_t)s->fail_timeout);
         ST(s->up_since_ms, (uint64_t)0);
         rp_log_error(RP_LOG_WARN, "upstream server temporarily disabled: %s in upstream \"%s\"",
@@ -512,34 +529,48 @@ static int ring_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a)
+void rp_balance_server_id(rp_upstream_server_t *s)
 {
     /* sticky cookie values: from the address, so they survive reloads */
-    for (size_t i = 0; i < us->nservers; i++) {
-        const char *t = us->servers[i].addr.text;
-        snprintf(us->servers[i].sticky_id, sizeof(us->servers[i].sticky_id), "%08x%08x",
-                 rp_hash32(t, strlen(t), 0x5eed), rp_hash32(t, strlen(t), 0x57c1));
-    }
-    if (!us->rr_current) {
-        us->rr_current = rp_arena_calloc(a, (us->nservers + 1) * sizeof(int64_t));
-        if (!us->rr_current)
-            return RP_ERROR;
-    }
-    if (us->balance != RP_BALANCE_HASH || !us->hash_consistent || us->ring_hash)
+    const char *t = s->addr.text;
+    snprintf(s->sticky_id, sizeof(s->sticky_id), "%08x%08x", rp_hash32(t, strlen(t), 0x5eed),
+             rp_hash32(t, strlen(t), 0x57c1));
+}
+
+static void ring_free(void *p)
+{
+    struct rp_ring *ring = p;
+    free(ring->hash);
+    free(ring->server);
+    free(ring);
+}
+
+int rp_balance_ring(rp_upstream_t *us, rp_arena_t *a)
+{
+    if (us->balance != RP_BALANCE_HASH || !us->hash_consistent)
         return RP_OK;
-    size_t n = 0;
-    for (size_t i = 0; i < us->nservers; i++)
-        n += (size_t)us->servers[i].weight * RING_POINTS;
+    size_t ns = nserv(us), n = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (!us->servers[i].removed)
+            n += (size_t)us->servers[i].weight * RING_POINTS;
     /* hash in the high half, server in the low: one sort orders both */
     uint64_t *pts = malloc((n ? n : 1) * sizeof(*pts));
-    us->ring_hash = rp_arena_alloc(a, (n ? n : 1) * sizeof(uint32_t));
-    us->ring_server = rp_arena_alloc(a, (n ? n : 1) * sizeof(uint32_t));
-    if (!pts || !us->ring_hash || !us->ring_server) {
+    struct rp_ring *ring = calloc(1, sizeof(*ring));
+    if (ring) {
+        ring->hash = malloc((n ? n : 1) * sizeof(uint32_t));
+        ring->server = malloc((n ? n : 1) * sizeof(uint32_t));
+    }
+    if (!pts || !ring || !ring->hash || !ring->server ||
+        rp_arena_add_cleanup(a, ring_free, ring) != RP_OK) {
         free(pts);
+        if (ring)
+            ring_free(ring);
         return RP_ERROR;
     }
     size_t k = 0;
-    for (size_t i = 0; i < us->nservers; i++) {
+    for (size_t i = 0; i < ns; i++) {
+        if (us->servers[i].removed)
+            continue;
         /* points from the server's address, so they do not move when the
          * other servers change */
         const char *t = us->servers[i].addr.text;
@@ -548,10 +579,27 @@ int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a)
     }
     qsort(pts, n, sizeof(*pts), ring_cmp);
     for (size_t j = 0; j < n; j++) {
-        us->ring_hash[j] = (uint32_t)(pts[j] >> 32);
-        us->ring_server[j] = (uint32_t)pts[j];
+        ring->hash[j] = (uint32_t)(pts[j] >> 32);
+        ring->server[j] = (uint32_t)pts[j];
     }
-    us->nring = n;
+    ring->n = n;
     free(pts);
+    /* the old ring stays valid until the generation ends (arena cleanup) */
+    __atomic_store_n(&us->ring, ring, __ATOMIC_RELEASE);
     return RP_OK;
+}
+
+int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a)
+{
+    for (size_t i = 0; i < us->nservers; i++)
+        rp_balance_server_id(&us->servers[i]);
+    if (!us->rr_current) {
+        size_t cap = RP_MAX(us->cap_servers, us->nservers);
+        us->rr_current = rp_arena_calloc(a, (cap + 1) * sizeof(int64_t));
+        if (!us->rr_current)
+            return RP_ERROR;
+    }
+    if (us->ring)
+        return RP_OK;
+    return rp_balance_ring(us, a);
 }

@@ -358,8 +358,15 @@ static int set_nonblock_socket(int family)
 static void connect_next(rp_req_t *r)
 {
     rp_worker_t *w = r->c->w;
+    int full = 0;
     for (;;) {
         rp_upstream_server_t *s = rp_upstream_pick(w, r);
+        if (s && !rp_peer_acquire(s)) {
+            /* another worker took its last place (max_conns) meanwhile */
+            if (++full < 8)
+                continue;
+            s = NULL;
+        }
         if (!s) {
             r->phase = RP_PHASE_HANDLE;
             rp_req_error(r, r->upstream_timed_out ? 504 : 502);
@@ -371,7 +378,6 @@ static void connect_next(rp_req_t *r)
             r->up_first_ms = w->loop.now;
         r->tries++;
         r->peer = s;
-        rp_peer_acquire(s);
         r->peer_held = 1;
         r->up_start_us = rp_peer_clock_us();
         add_upstream_addr(r, s->addr.text);

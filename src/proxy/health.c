@@ -228,6 +228,8 @@ static void probe_done(rp_probe_t *p, const char *why)
         why = judge(p, &status);
     verdict(p, why, status);
     probe_close(p);
+    /* the timeout may still be armed (the probe ended first) */
+    rp_timer_cancel(&p->w->loop, &p->timer);
     rp_timer_init(&p->timer, probe_start, p);
     rp_timer_set(&p->w->loop, &p->timer, (uint64_t)p->us->hc->interval + jitter_ms(p->us->hc));
 }
@@ -306,6 +308,8 @@ static void probe_start(rp_timer_t *t)
 {
     rp_probe_t *p = t->data;
     const rp_health_check_t *hc = p->us->hc;
+    if (LD(p->s->removed))
+        return; /* removed through the API: no more probes */
     rp_sockaddr_t a = p->s->addr;
     if (hc->port) {
         struct sockaddr *sa = (struct sockaddr *)&a.addr;
@@ -316,6 +320,7 @@ static void probe_start(rp_timer_t *t)
     }
     p->running = 1;
     p->sent = p->len = 0;
+    rp_timer_cancel(&p->w->loop, &p->timer);
     rp_timer_init(&p->timer, probe_timeout_cb, p);
     rp_timer_set(&p->w->loop, &p->timer, (uint64_t)probe_timeout(hc));
     int fd = socket(((struct sockaddr *)&a.addr)->sa_family,
@@ -339,6 +344,8 @@ static void probe_start(rp_timer_t *t)
 
 void rp_health_stop(rp_worker_t *w)
 {
+    if (w->id != 0)
+        return; /* the checker is worker 0's alone */
     while (probes) {
         rp_probe_t *p = probes;
         probes = p->next;
@@ -349,6 +356,53 @@ void rp_health_stop(rp_worker_t *w)
     if (probe_conf) {
         rp_conf_unref(probe_conf);
         probe_conf = NULL;
+    }
+}
+
+static int health_dirty;
+
+static int add_probe(rp_worker_t *w, rp_upstream_t *us, rp_upstream_server_t *s)
+{
+    rp_probe_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        rp_log_error(RP_LOG_ALERT, "out of memory: no health checks for \"%s\"", us->name);
+        return RP_ERROR;
+    }
+    p->w = w;
+    p->us = us;
+    p->s = s;
+    p->io.fd = -1;
+    p->next = probes;
+    probes = p;
+    /* the first probe at once (spread by the jitter) */
+    rp_timer_init(&p->timer, probe_start, p);
+    rp_timer_set(&w->loop, &p->timer, jitter_ms(us->hc));
+    return RP_OK;
+}
+
+void rp_health_notify(void)
+{
+    __atomic_store_n(&health_dirty, 1, __ATOMIC_RELEASE);
+    if (rp_nworkers > 0)
+        rp_loop_wake(&rp_workers[0].loop);
+}
+
+void rp_health_sync(rp_worker_t *w)
+{
+    if (w->id != 0 || !__atomic_exchange_n(&health_dirty, 0, __ATOMIC_ACQ_REL) || !probe_conf)
+        return;
+    for (size_t i = 0; i < probe_conf->nupstreams; i++) {
+        rp_upstream_t *us = probe_conf->upstreams[i];
+        if (!us->hc)
+            continue;
+        size_t n = __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE);
+        for (size_t j = 0; j < n; j++) {
+            int have = 0;
+            for (rp_probe_t *p = probes; p && !have; p = p->next)
+                have = p->s == &us->servers[j];
+            if (!have && !LD(us->servers[j].removed))
+                add_probe(w, us, &us->servers[j]);
+        }
     }
 }
 
@@ -365,22 +419,9 @@ void rp_health_apply(rp_worker_t *w, rp_conf_t *conf)
         rp_upstream_t *us = conf->upstreams[i];
         if (!us->hc)
             continue;
-        for (size_t j = 0; j < us->nservers; j++) {
-            rp_probe_t *p = calloc(1, sizeof(*p));
-            if (!p) {
-                rp_log_error(RP_LOG_ALERT, "out of memory: no health checks for \"%s\"", us->name);
+        for (size_t j = 0; j < us->nservers; j++)
+            if (add_probe(w, us, &us->servers[j]) != RP_OK)
                 break;
-            }
-            p->w = w;
-            p->us = us;
-            p->s = &us->servers[j];
-            p->io.fd = -1;
-            p->next = probes;
-            probes = p;
-            /* the first probes at once (spread by the jitter) */
-            rp_timer_init(&p->timer, probe_start, p);
-            rp_timer_set(&w->loop, &p->timer, jitter_ms(us->hc));
-        }
     }
 }
 

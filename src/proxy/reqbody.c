@@ -164,6 +164,15 @@ void rp__body_read(rp_req_t *r)
 
 void rp__api_read_body(rp_req_t *r)
 {
+    /* 100-continue: the client waits for it before sending the body */
+    if (r->h.expect_continue && !r->continue_sent && rp_buf_len(&r->c->in) == 0) {
+        rp_out_printf(r, "HTTP/1.1 100 Continue\r\n\r\n");
+        r->continue_sent = 1;
+        if (rp_conn_flush(r->c) == RP_ERROR) {
+            rp_conn_close(r->c);
+            return;
+        }
+    }
     r->phase = RP_PHASE_READ_BODY;
     rp__body_read(r);
 }

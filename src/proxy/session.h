@@ -342,7 +342,8 @@ void rp_pool_close_all(rp_worker_t *w);
 rp_upstream_server_t *rp_upstream_pick(rp_worker_t *w, rp_req_t *r);
 /* 1 when rp_upstream_pick would find a server (nothing is changed). */
 int rp_upstream_has_next(rp_worker_t *w, rp_req_t *r);
-void rp_peer_acquire(rp_upstream_server_t *s);
+/* Counts a request in flight to s; 0 when s is at max_conns. */
+int rp_peer_acquire(rp_upstream_server_t *s);
 void rp_peer_release(rp_upstream_server_t *s);
 /* A failed attempt (error, timeout, invalid header, or a status listed in
  * proxy_next_upstream): max_fails of them within fail_timeout take the
@@ -356,6 +357,10 @@ uint32_t rp_hash32(const void *p, size_t n, uint32_t seed);
 /* The Set-Cookie value for a sticky upstream, written into buf (at least
  * 512 bytes); 0 when no cookie is due (the client's cookie named r->peer). */
 size_t rp_sticky_set_cookie(rp_req_t *r, char *buf, size_t cap);
+/* The sticky id of a server (from its address). */
+void rp_balance_server_id(rp_upstream_server_t *s);
+/* (Re)builds the consistent-hash ring after servers changed. */
+int rp_balance_ring(rp_upstream_t *us, rp_arena_t *a);
 /* Round-robin state and consistent-hash ring of a generation's upstream. */
 int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a);
 
@@ -363,6 +368,9 @@ int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a);
 /* The generation worker 0 serves now: its checks replace the previous. */
 void rp_health_apply(rp_worker_t *w, rp_conf_t *conf);
 void rp_health_stop(rp_worker_t *w);
+/* Servers were added through the API: worker 0 probes them too. */
+void rp_health_notify(void);
+void rp_health_sync(rp_worker_t *w);
 /* Main thread, before conf is published: initial verdicts (mandatory,
  * persistent from old). */
 void rp_health_carry(rp_conf_t *conf, const rp_conf_t *old);

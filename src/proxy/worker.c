@@ -296,6 +296,8 @@ static void on_wake(rp_loop_t *loop)
         loop->stop = 1;
         return;
     }
+    if (!w->quitting)
+        rp_health_sync(w);
     if (quit == 1 && !w->quitting) {
         w->quitting = 1;
         rp_health_stop(w);

@@ -181,7 +181,7 @@ static void test_consistent_hash_moves_a_quarter(void **state)
     us.balance = RP_BALANCE_HASH;
     us.hash_consistent = 1;
     prepare(&us);
-    assert_int_equal(us.nring, 4 * 160);
+    assert_int_equal(us.ring->n, 4 * 160);
     /* the ring is driven directly by key hashes */
     rp_req_t r = { 0 };
     enum { N = 4000 };
@@ -192,15 +192,15 @@ static void test_consistent_hash_moves_a_quarter(void **state)
      * so test the ring through rp_hash32 points instead */
     for (int k = 0; k < N; k++) {
         uint32_t h = rp_hash32(&k, sizeof(k), 7);
-        size_t lo = 0, hi = us.nring;
+        size_t lo = 0, hi = us.ring->n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (us.ring_hash[mid] < h)
+            if (us.ring->hash[mid] < h)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        before[k] = (int)us.ring_server[lo % us.nring];
+        before[k] = (int)us.ring->server[lo % us.ring->n];
         per[before[k]]++;
     }
     for (int i = 0; i < 4; i++)
@@ -210,18 +210,18 @@ static void test_consistent_hash_moves_a_quarter(void **state)
     int moved = 0;
     for (int k = 0; k < N; k++) {
         uint32_t h = rp_hash32(&k, sizeof(k), 7);
-        size_t lo = 0, hi = us.nring;
+        size_t lo = 0, hi = us.ring->n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (us.ring_hash[mid] < h)
+            if (us.ring->hash[mid] < h)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         size_t j = lo;
-        while ((int)us.ring_server[j % us.nring] == 2)
+        while ((int)us.ring->server[j % us.ring->n] == 2)
             j++;
-        int now = (int)us.ring_server[j % us.nring];
+        int now = (int)us.ring->server[j % us.ring->n];
         if (before[k] != 2)
             assert_int_equal(now, before[k]);
         moved += now != before[k];
