@@ -94,6 +94,34 @@ def h2_rows(cells):
     return H2_ROWS if any(k[1] in ("h2_tls", "h2c") for k in cells) else []
 
 
+# The balancing runs (LB=1): the keep-alive 100 B run through an upstream of
+# three backends, one row group per method. No "backend alone" (the ceiling
+# is the keep-alive row's); "-" where a proxy has no such method.
+LB_METHODS = [
+    ("lb_rr", "round robin"),
+    ("lb_least_conn", "least_conn"),
+    ("lb_ip_hash", "ip_hash"),
+    ("lb_hash", "hash $request_uri consistent"),
+    ("lb_random", "random two least_conn"),
+    ("lb_least_time", "least_time header"),
+]
+
+
+def lb_rows(cells):
+    """Rows for the balancing runs, when they ran (LB=1)."""
+    if not any(k[1].startswith("lb_") for k in cells):
+        return []
+    rows = []
+    for scenario, method in LB_METHODS:
+        label = "balancing, 3 servers, %s" % method
+        rows.append((scenario, "rps", label, "requests/s", "{:,.0f}", "higher"))
+        rows.append((scenario, "cpu_us", label, "CPU µs / request", "{:.2f}", "lower"))
+        if scenario != "lb_rr":
+            rows.append((scenario, "cpu_delta_us", label, "CPU µs / request minus round robin",
+                         "{:+.2f}", "lower"))
+    return rows
+
+
 def load(path):
     cells = {}
     for line in open(path):
@@ -107,7 +135,7 @@ def load(path):
 def cell(cells, target, scenario, metric):
     """(median or None, text)."""
     vals = cells.get((target, scenario, metric))
-    if not vals and metric in ("p99_ms", "cpu_us", "seconds"):
+    if not vals and metric in ("p99_ms", "cpu_us", "cpu_delta_us", "seconds"):
         # a failed run is recorded once, under its first metric
         first = "rss_mib" if metric == "seconds" else "rps"
         vals = [v for v in cells.get((target, scenario, first), []) if v == "failed"]
@@ -127,6 +155,8 @@ def cell(cells, target, scenario, metric):
 # Below this, a figure is measurement noise (page granularity, allocator
 # slack) and a ratio of two such figures means nothing: "-" instead.
 NOISE_FLOOR = {"rss_mib": 1.0}
+# Differences around zero: a ratio of two of them means nothing.
+NO_RATIO = {"cpu_delta_us"}
 
 
 def ratio(a, b, floor=0.0):
@@ -157,7 +187,8 @@ def main(argv):
     out.append("")
     out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
     out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
-    rows = ROWS + tls_rows(cells) + h2_rows(cells) + stream_rows(cells, meta) + count_rows(cells)
+    rows = (ROWS + tls_rows(cells) + h2_rows(cells) + lb_rows(cells) + stream_rows(cells, meta)
+            + count_rows(cells))
     for scenario, metric, label, unit, fmt, better in rows:
         vals = {}
         texts = []
@@ -166,10 +197,13 @@ def main(argv):
             vals[t] = v
             texts.append(text if v is None else fmt.format(v))
         arrow = "↑" if better == "higher" else "↓"
+        if metric in NO_RATIO:
+            ratios = ("-", "-")
+        else:
+            ratios = (ratio(vals["rampart"], vals["nginx"], NOISE_FLOOR.get(metric, 0.0)),
+                      ratio(vals["rampart"], vals["haproxy"], NOISE_FLOOR.get(metric, 0.0)))
         out.append("| %s | %s %s | %s | %s | %s |" % (
-            label, unit, arrow, " | ".join(texts),
-            ratio(vals["rampart"], vals["nginx"], NOISE_FLOOR.get(metric, 0.0)),
-            ratio(vals["rampart"], vals["haproxy"], NOISE_FLOOR.get(metric, 0.0))))
+            label, unit, arrow, " | ".join(texts), ratios[0], ratios[1]))
     out.append("")
     out.append("↑ higher is better, ↓ lower is better. A ratio is rampart's median divided by the "
                "other's: 0.85 for CPU µs / request means rampart uses 15 % less CPU per request; "
@@ -191,6 +225,19 @@ def main(argv):
                    "The proxies speak HTTP/1.1 with keep-alive to the backend."
                    % (meta.get("h2load") or "?", meta.get("h2_conns") or "?",
                       meta.get("h2_streams") or "?"))
+    if lb_rows(cells):
+        out.append("")
+        out.append("Balancing rows: the keep-alive 100 B run (wrk, %s connections) through an "
+                   "upstream of three backends (three ports of the backend nginx, same file), "
+                   "one upstream per method. HAProxy: `balance roundrobin`, `leastconn`, "
+                   "`source`, `uri` with `hash-type consistent`, `random(2)`. `least_time` is "
+                   "NGINX Plus only and HAProxy has no response-time method: \"-\" there. "
+                   "With one client address and one URI, ip_hash and hash send every request "
+                   "to one server. \"minus round robin\" is the median over rounds of a run's "
+                   "CPU µs / request minus the same proxy's round-robin run in the same round "
+                   "(target for rampart: within the noise of zero, and CPU µs / request at "
+                   "or below both peers' for every method)."
+                   % (meta.get("conns") or "?"))
     if stream_rows(cells, meta):
         out.append("")
         out.append("Peak RSS growth: highest 50 ms sample of the proxy's resident memory during "

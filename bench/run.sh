@@ -11,6 +11,7 @@
 # runs) STREAM_MIB(body size) STREAM_RATE(slow reader, MiB/s) TLS(0 skips the
 # TLS runs) TLS_CLIENTS(parallel handshaking clients) H2(0 skips the HTTP/2
 # runs) H2_CONNS H2_STREAMS(h2load connections, concurrent streams each)
+# LB(0 skips the balancing runs: three backends, one upstream per method)
 # PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN OUT(markdown file)
 # KEEP_WORK(1 keeps the scratch directory).
 #
@@ -43,6 +44,7 @@ TLS_CLIENTS=${TLS_CLIENTS:-8}
 H2=${H2:-1}
 H2_CONNS=${H2_CONNS:-10}
 H2_STREAMS=${H2_STREAMS:-100}
+LB=${LB:-1}
 PIN=${PIN:-auto}
 RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -239,8 +241,19 @@ read -r PORT_backend PORT_rampart PORT_nginx PORT_haproxy PORT_sink \
     PORT_rampart_ec PORT_nginx_ec PORT_haproxy_ec \
     PORT_rampart_rsa PORT_nginx_rsa PORT_haproxy_rsa \
     PORT_rampart_h2 PORT_nginx_h2 PORT_haproxy_h2 \
-    PORT_rampart_h2c PORT_nginx_h2c PORT_haproxy_h2c <<<"$($UTIL freeports 17)" ||
+    PORT_rampart_h2c PORT_nginx_h2c PORT_haproxy_h2c PORTS_LB <<<"$($UTIL freeports 38)" ||
     die "no free ports in 20000-32000"
+
+# The balancing runs: three more backend ports, and one port per balancing
+# method and proxy, so that each upstream has a server block of its own.
+LB_METHODS="rr least_conn ip_hash hash random least_time"
+read -r PORT_backend_lb1 PORT_backend_lb2 PORT_backend_lb3 PORTS_LB <<<"$PORTS_LB"
+for t in $PROXIES; do
+    for m in $LB_METHODS; do
+        read -r p PORTS_LB <<<"$PORTS_LB"
+        eval "PORT_${t}_lb_$m=$p"
+    done
+done
 
 mkdir -p "$W/backend/logs" "$W/backend/www" "$W/rampart/logs" "$W/nginx/logs" "$W/haproxy"
 head -c 100 /dev/zero | tr '\0' 'a' >"$W/backend/www/small"
@@ -287,8 +300,19 @@ http {
         listen 127.0.0.1:$PORT_backend backlog=4096;
         root $W/backend/www;
     }
-}
 EOF
+# The balancing runs' three backends: server blocks of the same worker,
+# same files; X-Backend tells the start-up check which one answered.
+for i in 1 2 3; do
+    cat >>"$W/backend/backend.conf" <<EOF
+    server {
+        listen 127.0.0.1:$(eval echo "\$PORT_backend_lb$i") backlog=4096;
+        root $W/backend/www;
+        add_header X-Backend $i;
+    }
+EOF
+done
+echo "}" >>"$W/backend/backend.conf"
 
 # rampart and nginx read the same nginx-syntax configuration. proxy_conf
 # PORT NAME stream: the same plus /upload to the sink (bench/sink.py), for
@@ -300,6 +324,9 @@ EOF
 # many idle connections as there can be streams in flight, so that a burst
 # of H2_CONNS x H2_STREAMS requests does not end in closing and reopening
 # backend connections (HAProxy's idle pool has no limit by default).
+# proxy_conf PORT NAME lb: the same plus, per balancing method, an upstream
+# of the three backends with that method and a server on a port of its own
+# (lb_method, below).
 proxy_conf() {
     local ka=32
     [ "${3:-}" = h2 ] && ka=$((H2_CONNS * H2_STREAMS))
@@ -392,9 +419,59 @@ EOF
     }
 }
 EOF
+    elif [ "${3:-}" = lb ]; then
+        printf '    }\n'
+        for m in $LB_METHODS; do
+            lb_method "$2" "$m" >/dev/null || continue
+            # keepalive: rampart counts it per backend address, nginx per
+            # upstream block. 3 x CONNS lets each keep every connection it
+            # can have open (at most CONNS to each server), so neither
+            # closes and reopens backend connections during a run, like
+            # HAProxy, whose idle pool has no limit.
+            cat <<EOF
+    upstream lb_$m {
+        $(lb_method "$2" "$m")
+        server 127.0.0.1:$PORT_backend_lb1;
+        server 127.0.0.1:$PORT_backend_lb2;
+        server 127.0.0.1:$PORT_backend_lb3;
+        keepalive $((3 * CONNS));
+        keepalive_requests 100000000;
+    }
+    server {
+        listen 127.0.0.1:$(eval echo "\$PORT_$2_lb_$m");
+        location / {
+            proxy_pass http://lb_$m;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+EOF
+        done
+        printf '}\n'
     else
         printf '    }\n}\n'
     fi
+}
+
+# lb_method TARGET METHOD: the balancing directive(s) TARGET's configuration
+# uses for METHOD; 1 (nothing printed) when TARGET has no such method.
+# least_time is an NGINX Plus directive: open-source nginx rejects it, and
+# HAProxy has no method that balances by response time.
+lb_method() {
+    case $1:$2 in
+    haproxy:rr) echo "balance roundrobin" ;;
+    *:rr) echo "# round robin, the default" ;;
+    rampart:least_conn | nginx:least_conn) echo "least_conn;" ;;
+    rampart:ip_hash | nginx:ip_hash) echo "ip_hash;" ;;
+    rampart:hash | nginx:hash) echo 'hash $request_uri consistent;' ;;
+    rampart:random | nginx:random) echo "random two least_conn;" ;;
+    rampart:least_time) echo "least_time header;" ;;
+    haproxy:least_conn) echo "balance leastconn" ;;
+    haproxy:ip_hash) echo "balance source" ;;
+    haproxy:hash) printf 'balance uri\n    hash-type consistent\n' ;;
+    haproxy:random) echo "balance random(2)" ;;
+    *) return 1 ;;
+    esac
 }
 proxy_conf "$PORT_rampart" rampart >"$W/rampart/proxy.conf"
 proxy_conf "$PORT_nginx" nginx >"$W/nginx/proxy.conf"
@@ -407,6 +484,10 @@ fi
 if [ "$H2" = 1 ]; then
     proxy_conf "$PORT_rampart" rampart h2 >"$W/rampart/h2.conf"
     proxy_conf "$PORT_nginx" nginx h2 >"$W/nginx/h2.conf"
+fi
+if [ "$LB" = 1 ]; then
+    proxy_conf "$PORT_rampart" rampart lb >"$W/rampart/lb.conf"
+    proxy_conf "$PORT_nginx" nginx lb >"$W/nginx/lb.conf"
 fi
 # rampart opens its unlinked body files there; nginx creates its own.
 mkdir -p "$W/rampart/client_body_temp"
@@ -458,6 +539,23 @@ if [ "$H2" = 1 ]; then
         printf '    default_backend be\n'
         sed -n '/^backend be/,$p' "$W/haproxy/haproxy.cfg"
     } >"$W/haproxy/h2.cfg"
+fi
+# The balancing runs: the same plus, per method HAProxy has, a frontend on
+# a port of its own and a backend of the three servers balanced that way.
+if [ "$LB" = 1 ]; then
+    {
+        cat "$W/haproxy/haproxy.cfg"
+        for m in $LB_METHODS; do
+            lb_method haproxy "$m" >/dev/null || continue
+            printf 'frontend fe_lb_%s\n    bind 127.0.0.1:%s\n    default_backend lb_%s\n' \
+                "$m" "$(eval echo "\$PORT_haproxy_lb_$m")" "$m"
+            printf 'backend lb_%s\n' "$m"
+            printf '    %s\n' "$(lb_method haproxy "$m")"
+            for i in 1 2 3; do
+                printf '    server s%s 127.0.0.1:%s\n' "$i" "$(eval echo "\$PORT_backend_lb$i")"
+            done
+        done
+    } >"$W/haproxy/lb.cfg"
 fi
 
 # cmd_of TARGET: the command line that runs TARGET in the foreground, with
@@ -611,14 +709,18 @@ idle_test() {
 SCENARIOS="ka_small close_small ka_16k"
 CLK_TCK=$(getconf CLK_TCK)
 
+# wrk_run TARGET SCENARIO ROUND: also sets WRK_CPU to the run's CPU µs per
+# request, empty when the run failed.
 wrk_run() {  # TARGET SCENARIO ROUND
     local t=$1 s=$2 r=$3 pid port path hdr out c0 c1 parsed req rps p99 bad scheme=http
     pid=$(eval echo "\$PID_$t"); port=$(port_of "$t")
+    WRK_CPU=""
     case $s in
     ka_small) path=/small; hdr="" ;;
     close_small) path=/small; hdr="Connection: close" ;;
     ka_16k) path=/16k; hdr="" ;;
     tls_ka) path=/small; hdr=""; scheme=https; port=$(eval echo "\$PORT_${t}_ec") ;;
+    lb_*) path=/small; hdr=""; port=$(eval echo "\$PORT_${t}_$s") ;;
     esac
     out="$W/wrk-$t-$s-$r.txt"
     c0=$(cpu_ticks "$pid")
@@ -643,10 +745,62 @@ wrk_run() {  # TARGET SCENARIO ROUND
         record "$t" "$s" rps failed
         return
     fi
+    WRK_CPU=$(awk -v c=$((c1 - c0)) -v n="$req" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.3f", c * 1e6 / hz / n }')
     record "$t" "$s" rps "$rps"
     record "$t" "$s" p99_ms "$p99"
-    record "$t" "$s" cpu_us "$(awk -v c=$((c1 - c0)) -v n="$req" -v hz="$CLK_TCK" \
-        'BEGIN { printf "%.3f", c * 1e6 / hz / n }')"
+    record "$t" "$s" cpu_us "$WRK_CPU"
+}
+
+# ---------------------------------------------------------------------------
+# Balancing runs, on proxies restarted with the lb configuration: the
+# keep-alive 100 B run through an upstream of three backends (server blocks
+# of the backend nginx), once per balancing method, each method on a port of
+# its own. Besides requests/s and CPU µs per request, each run records its
+# CPU µs per request minus that of the same proxy's round-robin run of the
+# same round (lb_rr comes first in every round): what choosing the server
+# costs over round robin, paired within a round so that drift between
+# rounds cancels.
+
+LB_SCENARIOS=""
+for m in $LB_METHODS; do LB_SCENARIOS="$LB_SCENARIOS lb_$m"; done
+LB_DOWN=""  # "TARGET:METHOD" pairs that failed the check or died
+lb_is_down() { case " $LB_DOWN " in *" $1:$2 "* | *" $1:* "*) return 0 ;; esac; return 1; }
+LB_CHECK_N=12
+
+# lb_check TARGET METHOD: LB_CHECK_N requests one after another through the
+# method's port, each a 200 with the 100-byte body; and which backends
+# answered (X-Backend) fits the method. With one request at a time every
+# server has none in flight, so round robin and least_conn (ties go round
+# robin) must reach all three; the same client address and URI must stay on
+# one server with ip_hash and hash; random must reach at least two (all
+# twelve on one: chance 3 in 3^12). least_time is only checked for 200s.
+lb_check() {
+    local t=$1 m=$2 port i got seen="" n want
+    port=$(eval echo "\$PORT_${t}_lb_$m")
+    for ((i = 0; i < LB_CHECK_N; i++)); do
+        got=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download} %header{x-backend}' \
+            "http://127.0.0.1:$port/small")
+        case $got in
+        "200 100 "[123]) seen="$seen ${got##* }" ;;
+        *)
+            note "$t: balancing $m: GET /small gave '$got' (status, bytes, X-Backend)"
+            return 1
+            ;;
+        esac
+    done
+    n=$(echo "$seen" | tr ' ' '\n' | sort -u | grep -c .)
+    case $m in
+    rr | least_conn) want="[ $n -eq 3 ]" ;;
+    ip_hash | hash) want="[ $n -eq 1 ]" ;;
+    random) want="[ $n -ge 2 ]" ;;
+    *) want=true ;;
+    esac
+    if ! eval "$want"; then
+        note "$t: balancing $m: $LB_CHECK_N requests one at a time went to backends$seen"
+        return 1
+    fi
+    log "$t: balancing $m: backends$seen"
 }
 
 # ---------------------------------------------------------------------------
@@ -920,8 +1074,15 @@ count_target() {  # TARGET TOOL METRIC CONNS
 
 log "work dir $W; ports backend=$PORT_backend rampart=$PORT_rampart nginx=$PORT_nginx haproxy=$PORT_haproxy"
 [ "$H2" = 1 ] && log "HTTP/2 ports TLS/cleartext: rampart=$PORT_rampart_h2/$PORT_rampart_h2c nginx=$PORT_nginx_h2/$PORT_nginx_h2c haproxy=$PORT_haproxy_h2/$PORT_haproxy_h2c"
+if [ "$LB" = 1 ]; then
+    log "balancing: backends $PORT_backend_lb1 $PORT_backend_lb2 $PORT_backend_lb3;" \
+        "ports per method ($LB_METHODS):"
+    for t in $PROXIES; do
+        log "  $t: $(for m in $LB_METHODS; do eval printf "'%s '" "\$PORT_${t}_lb_$m"; done)"
+    done
+fi
 [ "$TLS" = 1 ] && log "TLS ports ECDSA/RSA: rampart=$PORT_rampart_ec/$PORT_rampart_rsa nginx=$PORT_nginx_ec/$PORT_nginx_rsa haproxy=$PORT_haproxy_ec/$PORT_haproxy_rsa"
-log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' tls=$TLS tls_clients=$TLS_CLIENTS h2=$H2 h2_conns=$H2_CONNS h2_streams=$H2_STREAMS pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
+log "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS idle=$IDLE_CONNS count_n=$COUNT_N count_conns='$COUNT_CONNS' tls=$TLS tls_clients=$TLS_CLIENTS h2=$H2 h2_conns=$H2_CONNS h2_streams=$H2_STREAMS lb=$LB pin=${CPU_PROXY:+proxy:$CPU_PROXY,load:$CPU_LOAD,backend:$CPU_BACKEND}"
 
 start backend || die "the nginx backend does not start (see $W/backend/stderr.log)"
 
@@ -1034,6 +1195,58 @@ if [ "$H2" = 1 ]; then
     VARIANT=""
 fi
 
+if [ "$LB" = 1 ]; then
+    VARIANT=lb
+    for t in $PROXIES; do
+        if is_down "$t" || ! start "$t"; then
+            LB_DOWN="$LB_DOWN $t:*"
+            continue
+        fi
+        for m in $LB_METHODS; do
+            lb_method "$t" "$m" >/dev/null || continue
+            lb_check "$t" "$m" || LB_DOWN="$LB_DOWN $t:$m"
+        done
+        # shellcheck disable=SC2046
+        run_bg timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s \
+            "http://127.0.0.1:$(eval echo "\$PORT_${t}_lb_rr")/small" >/dev/null 2>&1
+    done
+    read -ra order <<<"$PROXIES"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for t in $PROXIES; do eval "LB_RR_$t="; done
+        for s in $LB_SCENARIOS; do
+            m=${s#lb_}
+            for ((i = 0; i < ${#order[@]}; i++)); do
+                t=${order[$(((i + r - 1) % ${#order[@]}))]}
+                lb_method "$t" "$m" >/dev/null || continue  # no such method: "-"
+                if lb_is_down "$t" "$m"; then
+                    record "$t" "$s" rps failed
+                    continue
+                fi
+                log "round $r/$ROUNDS $s $t"
+                wrk_run "$t" "$s" "$r"
+                if ! alive "$(eval echo "\$PID_$t")"; then
+                    LB_DOWN="$LB_DOWN $t:*"
+                    continue
+                fi
+                if [ "$m" = rr ]; then
+                    eval "LB_RR_$t=\$WRK_CPU"
+                else
+                    rr=$(eval echo "\$LB_RR_$t")
+                    if [ -n "$WRK_CPU" ] && [ -n "$rr" ]; then
+                        record "$t" "$s" cpu_delta_us \
+                            "$(awk -v a="$WRK_CPU" -v b="$rr" 'BEGIN { printf "%.3f", a - b }')"
+                    fi
+                fi
+            done
+        done
+    done
+    for t in $PROXIES; do
+        pid=$(eval echo "\${PID_$t:-}")
+        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
+    done
+    VARIANT=""
+fi
+
 if [ "$STREAM" = 1 ]; then
     start_sink
     VARIANT=stream
@@ -1076,6 +1289,8 @@ stop_pid "$PID_backend" "$PID_backend" 10 >/dev/null
 stream_set=" STREAM=0"
 tls_set=" TLS=0"
 h2_set=" H2=0"
+lb_set=" LB=0"
+[ "$LB" = 1 ] && lb_set=""
 [ "$TLS" = 1 ] && tls_set=" TLS_CLIENTS=$TLS_CLIENTS"
 [ "$H2" = 1 ] && h2_set=" H2_CONNS=$H2_CONNS H2_STREAMS=$H2_STREAMS"
 [ "$STREAM" = 1 ] && stream_set=" STREAM_MIB=$STREAM_MIB STREAM_RATE=$STREAM_RATE"
@@ -1088,9 +1303,10 @@ h2_set=" H2=0"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
     echo "openssl=$(openssl version 2>/dev/null | awk '{print $2}')"
     echo "h2load=$(h2load --version 2>&1 | awk 'NR == 1 {print $2}')"
-    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set$tls_set$h2_set"
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set$tls_set$h2_set$lb_set"
     echo "stream_mib=$STREAM_MIB"
     echo "tls_clients=$TLS_CLIENTS"
+    echo "conns=$CONNS"
     echo "h2_conns=$H2_CONNS"
     echo "h2_streams=$H2_STREAMS"
     echo "pinning=${CPU_PROXY:+proxy on CPU $CPU_PROXY, wrk on CPU $CPU_LOAD, backend on CPU $CPU_BACKEND}"
