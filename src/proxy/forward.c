@@ -309,7 +309,11 @@ void rp__up_fail(rp_req_t *r, int status, const char *why)
 {
     rp_upconn_t *u = r->up;
     int sent = u && u->sent > r->up_sent_base; /* bytes of this request */
-    int retry_free = u && u->reused && !u->got_bytes && rp_http_method_idempotent(r->h.method_id) &&
+    /* a pooled connection the backend closed while it sat idle fails on
+     * first use with an error, never a timeout: a timed-out request was
+     * received, so it is not sent to that server again */
+    int retry_free = u && u->reused && !u->got_bytes && status != 504 &&
+                     rp_http_method_idempotent(r->h.method_id) &&
                      (!r->body_started || r->body_buffered);
     rp_log_error(RP_LOG_ERR, "%s while %s upstream %s, client: %s, request: %" PRIu64, why,
                  r->resp_head_done ? "reading response body from" : "talking to",
@@ -673,10 +677,26 @@ static int up_read(rp_req_t *r)
     }
 }
 
+/* The backend has sent its whole response (it is in our buffers): it no
+ * longer counts as busy with this request. Released before the last bytes
+ * go to the client, so a client's next request never finds the place
+ * (max_conns, least_conn) still taken by the one it just got. */
+static void peer_done(rp_req_t *r)
+{
+    if (!r->peer_held || !r->resp_head_done)
+        return;
+    rp_upconn_t *u = r->up;
+    if (r->resp_done ||
+        (r->resp_kind == RP_BODY_LENGTH && u && u->in.data && rp_buf_len(&u->in) >= r->resp_left)) {
+        rp_peer_release(r->peer);
+        r->peer_held = 0;
+    }
+}
+
 static void finish(rp_req_t *r)
 {
     rp_upconn_t *u = r->up;
-    if (r->peer && r->peer_held)
+    if (r->peer && r->resp_done)
         rp_peer_time(r->peer, RP_LT_LAST_BYTE, rp_peer_clock_us() - r->up_start_us);
     int reuse = r->up_keepalive && r->resp.keep_alive && r->resp_kind != RP_BODY_CLOSE &&
                 r->body_done && !r->body_pending && u && !u->eof && rp_buf_len(&u->in) == 0 &&
@@ -928,6 +948,7 @@ void rp_proxy_run(rp_req_t *r)
                     rp_conn_nodelay(c, r->lc); /* the body follows in more writes */
             }
         }
+        peer_done(r);
         if (rp__resp_direct(r)) {
             if (rp__resp_direct_flush(r, &progress) == RP_ERROR) {
                 rp_conn_close(c);
@@ -974,6 +995,7 @@ void rp_proxy_run(rp_req_t *r)
             rp__up_fail(r, 502, "upstream sent incomplete header");
             continue;
         }
+        peer_done(r);
         size_t before = rp_buf_len(&c->out);
         int frc = rp_conn_flush(c);
         if (frc == RP_ERROR) {
