@@ -326,7 +326,6 @@ static const char *const not_yet[] = {
     "limit_conn*",
     "limit_rate*",
     "limit_except",
-    "resolver*",
     "queue",
     "ntlm",
     "status_zone",

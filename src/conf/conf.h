@@ -172,6 +172,24 @@ typedef struct {
     int httponly, secure;
 } rp_sticky_t;
 
+/* `resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off]` */
+typedef struct {
+    rp_sockaddr_t addrs[4]; /* port 53 unless given */
+    size_t naddrs;
+    int64_t valid; /* ms; 0: as the answers' TTL says */
+    int ipv4, ipv6;
+} rp_resolver_t;
+
+/* A `server name resolve` of an upstream: re-resolved while running
+ * (src/proxy/resolve.c); its addresses become servers with tmpl's
+ * parameters. */
+typedef struct {
+    char *host;
+    int port;
+    char *written; /* "name:port" as written */
+    rp_upstream_server_t tmpl;
+} rp_resolve_name_t;
+
 typedef struct {
     char *name;                    /* upstream name, or "host:port" for an
                                       implicit upstream made by proxy_pass */
@@ -196,7 +214,11 @@ typedef struct {
     size_t cap_servers;         /* slots in servers: named upstreams have
                                    RP_MAX_UPSTREAM_SERVERS, so the runtime
                                    API can add servers without moving them */
-    char *state_file;           /* `state FILE` */
+    rp_resolve_name_t *rnames;  /* servers with `resolve` */
+    size_t nrnames;
+    rp_resolver_t *resolver;  /* the upstream's own, else the http one */
+    int64_t resolver_timeout; /* ms */
+    char *state_file;         /* `state FILE` */
     const char *state_conf_file;
     int state_line;
     int64_t *rr_current; /* smooth WRR state shared by the workers
@@ -628,6 +650,8 @@ struct rp_conf_s {
     size_t nupstreams;
     rp_match_t **matches; /* `match` blocks */
     size_t nmatches;
+    rp_resolver_t *resolver;  /* http-level `resolver` */
+    int64_t resolver_timeout; /* http-level, default 30s */
     rp_map_t **maps;
     size_t nmaps;
     rp_log_format_t **log_formats; /* "combined" first */

@@ -74,6 +74,7 @@ typedef struct {
     char *host;
     int port;
     rp_upstream_server_t tmpl; /* parameters; copied to each address */
+    int resolve;               /* `resolve`: re-resolved while running */
     const rp_conf_node_t *node;
 } rp__cpending_srv_t;
 

@@ -8,6 +8,7 @@
  */
 #include "conf/conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -91,7 +92,6 @@ int rp__conf_upstream_block(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
 
 /* Upstream server parameters of later capabilities. */
 static const char *const server_not_yet[] = {
-    "resolve",
     "service",
     "route",
 };
@@ -114,6 +114,7 @@ static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
     char host[256];
     int port;
     rp_upstream_server_t t = { 0 };
+    int resolve = 0;
     t.weight = 1;
     t.max_fails = 1;
     t.fail_timeout = 10000;
@@ -147,6 +148,8 @@ static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
             t.down = 1;
         } else if (strcmp(o, "drain") == 0) {
             t.drain = 1;
+        } else if (strcmp(o, "resolve") == 0) {
+            resolve = 1;
         } else {
             size_t k = strcspn(o, "=");
             for (size_t j = 0; j < RP_ARRAY_LEN(server_not_yet); j++)
@@ -168,6 +171,7 @@ static int set_ups_server(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
     ps->ups = b->ups;
     ps->port = port ? port : 80;
     ps->tmpl = t;
+    ps->resolve = resolve;
     ps->node = n;
     return RP_OK;
 }
@@ -514,6 +518,71 @@ static int read_state(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *ub
     return rc;
 }
 
+/* `resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off]`: used by
+ * `server ... resolve` (in http or in the upstream; accepted and unused in
+ * server and location). */
+static int set_resolver(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                        const rp__cdir_t *d)
+{
+    rp_resolver_t *r = rp_arena_calloc(p->a, sizeof(*r));
+    if (!r)
+        return rp__conf_oom(p, n);
+    r->ipv4 = 1;
+    r->ipv6 = 1;
+    for (size_t i = 0; i < n->nargs; i++) {
+        const char *a = n->args[i];
+        int rc = RP_OK;
+        if (strncmp(a, "valid=", 6) == 0) {
+            rc = opt_time(a, 6, &r->valid);
+        } else if (strcmp(a, "ipv4=on") == 0 || strcmp(a, "ipv4=off") == 0) {
+            r->ipv4 = a[6] == 'n';
+        } else if (strcmp(a, "ipv6=on") == 0 || strcmp(a, "ipv6=off") == 0) {
+            r->ipv6 = a[6] == 'n';
+        } else if (strncmp(a, "status_zone=", 12) == 0) {
+            /* NGINX Plus statistics: accepted */
+        } else {
+            char buf[300];
+            unsigned char t[16];
+            int v6 = inet_pton(AF_INET6, a, t) == 1;
+            snprintf(buf, sizeof(buf), v6 ? "[%s]:53" : strchr(a, ':') ? "%s" : "%s:53", a);
+            if (r->naddrs == RP_ARRAY_LEN(r->addrs) ||
+                rp_conf_parse_addr(buf, &r->addrs[r->naddrs]) != RP_OK)
+                rc = RP_ERROR;
+            else
+                r->naddrs++;
+        }
+        if (rc != RP_OK)
+            return rp__conf_err(p, n, "invalid parameter \"%s\"", a);
+    }
+    if (!r->naddrs)
+        return rp__conf_err(p, n, "no name servers defined");
+    if (!r->ipv4 && !r->ipv6)
+        return rp__conf_err(p, n, "\"ipv4\" and \"ipv6\" cannot both be \"off\"");
+    if (b->ctx == RP__CTX_UPS) {
+        if (b->ups->resolver)
+            return rp__conf_dup(p, n);
+        b->ups->resolver = r;
+    } else if (b->ctx == RP__CTX_HTTP) {
+        if (p->conf->resolver)
+            return rp__conf_dup(p, n);
+        p->conf->resolver = r;
+    }
+    return RP_OK;
+}
+
+static int set_resolver_timeout(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                                const rp__cdir_t *d)
+{
+    int64_t v;
+    if (rp__conf_parse_msec(n->args[0], &v) != RP_OK || v < 1)
+        return rp__conf_err(p, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
+    if (b->ctx == RP__CTX_UPS)
+        b->ups->resolver_timeout = v;
+    else if (b->ctx == RP__CTX_HTTP)
+        p->conf->resolver_timeout = v;
+    return RP_OK;
+}
+
 /* One balancing method per upstream. */
 static int set_method(rp__cparse_t *p, const rp_conf_node_t *n, rp_upstream_t *u, int m)
 {
@@ -713,8 +782,28 @@ int rp__conf_resolve_pending(rp__cparse_t *p)
 {
     for (size_t i = 0; i < p->nusrvs; i++) {
         rp__cpending_srv_t *ps = &p->usrvs[i];
-        if (add_servers(p, ps->ups, ps->host, ps->port, &ps->tmpl, ps->node->args[0], ps->node) !=
-            RP_OK)
+        rp_upstream_t *u = ps->ups;
+        unsigned char tmp[16];
+        int numeric =
+            inet_pton(AF_INET, ps->host, tmp) == 1 || inet_pton(AF_INET6, ps->host, tmp) == 1;
+        if (ps->resolve && !numeric) {
+            /* re-resolved while running: what resolves now is a start, a
+             * name that does not resolve yet is no error */
+            rp_resolve_name_t *rn = RP__PUSH(p->a, u->rnames, u->nrnames);
+            if (!rn || !(rn->host = rp_arena_strdup(p->a, ps->host)) ||
+                !(rn->written = rp_arena_strdup(p->a, ps->node->args[0])))
+                return rp__conf_oom(p, ps->node);
+            rn->port = ps->port;
+            rn->tmpl = ps->tmpl;
+            if (!u->resolver && !p->conf->resolver)
+                return rp__conf_err(p, ps->node, "no resolver defined to resolve %s", ps->host);
+            char saved = p->err[0];
+            if (add_servers(p, u, ps->host, ps->port, &ps->tmpl, ps->node->args[0], ps->node) !=
+                RP_OK)
+                p->err[0] = saved; /* forget the error */
+            continue;
+        }
+        if (add_servers(p, u, ps->host, ps->port, &ps->tmpl, ps->node->args[0], ps->node) != RP_OK)
             return RP_ERROR;
     }
     for (size_t i = 0; i < p->conf->nupstreams; i++) {
@@ -784,6 +873,8 @@ const rp__cdir_t rp__conf_upstream_dirs[] = {
     { "match", RP__CTX_HTTP, RP__TAKE1 | RP__BLOCK, set_match, 0, 0 },
     { "sticky", RP__CTX_UPS, RP__1MORE, set_sticky, 0, 0 },
     { "state", RP__CTX_UPS, RP__TAKE1, set_ups_state, 0, 0 },
+    { "resolver", RP__CTX_HSL | RP__CTX_UPS, RP__1MORE, set_resolver, 0, 0 },
+    { "resolver_timeout", RP__CTX_HSL | RP__CTX_UPS, RP__TAKE1, set_resolver_timeout, 0, 0 },
     { NULL, 0, 0, NULL, 0, 0 },
 };
 

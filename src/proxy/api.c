@@ -252,8 +252,19 @@ static int parse_id(rp_str_t s, size_t *out)
     return RP_OK;
 }
 
-/* Changes are made one at a time (they may come from several workers). */
+/* Changes are made one at a time (they may come from several workers and
+ * from the resolver in worker 0). */
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rp_upstream_lock(void)
+{
+    pthread_mutex_lock(&api_lock);
+}
+
+void rp_upstream_unlock(void)
+{
+    pthread_mutex_unlock(&api_lock);
+}
 
 /* `state FILE`: the upstream's servers as `server` lines, written to a
  * temporary file and renamed over the old one. */

@@ -377,7 +377,14 @@ void rp_health_carry(rp_conf_t *conf, const rp_conf_t *old);
 
 /* api.c: the runtime API, and allow / deny */
 void rp_api_handle(rp_req_t *r);
+/* Serialises changes to upstreams' servers (API, resolver). */
+void rp_upstream_lock(void);
+void rp_upstream_unlock(void);
 int rp_access_allowed(const rp_req_t *r);
+
+/* resolve.c: `server name resolve`, re-resolved by worker 0 */
+void rp_resolve_apply(rp_worker_t *w, rp_conf_t *conf);
+void rp_resolve_stop(rp_worker_t *w);
 
 /* upstream.c */
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key);

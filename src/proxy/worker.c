@@ -281,8 +281,10 @@ static void on_wake(rp_loop_t *loop)
         }
         w->gen = ng;
         set_max_conns(w);
-        if (!w->quitting)
+        if (!w->quitting) {
             rp_health_apply(w, ng->conf);
+            rp_resolve_apply(w, ng->conf);
+        }
         /* HTTP/2 connections of older generations are told to go away:
          * their streams finish, and the clients' next connections get the
          * new configuration (certificates included) */
@@ -301,6 +303,7 @@ static void on_wake(rp_loop_t *loop)
     if (quit == 1 && !w->quitting) {
         w->quitting = 1;
         rp_health_stop(w);
+        rp_resolve_stop(w);
         for (size_t i = 0; w->gen && i < w->gen->nlistens; i++)
             if (!w->gen->listens[i].paused)
                 rp_loop_del(loop, &w->gen->listens[i].io);
@@ -330,6 +333,7 @@ static void *worker_main(void *arg)
     rp_loop_run(&w->loop);
     /* fast exit or drained: close everything still open */
     rp_health_stop(w);
+    rp_resolve_stop(w);
     while (w->conns)
         rp_conn_close(w->conns);
     rp_pool_close_all(w);

@@ -14,6 +14,9 @@
 
 #include "core/common.h"
 #include "proxy/api_json.h"
+#include "proxy/dns.h"
+
+#include <sys/socket.h>
 #include "proxy/session.h"
 
 static rp_worker_t worker;
@@ -282,6 +285,72 @@ static void test_api_change_parser(void **state)
     assert_false(ch.has_down || ch.has_backup || ch.has_max_conns);
 }
 
+/* DNS stub: a query's bytes, and answers: addresses, TTL, compression,
+ * NXDOMAIN, other types skipped, and malformed or foreign answers. */
+static void test_dns(void **state)
+{
+    (void)state;
+    uint8_t q[512];
+    size_t ql = rp_dns_query(q, sizeof(q), 0x1234, "b.test", RP_DNS_A);
+    static const uint8_t want[] = { 0x12, 0x34, 0x01, 0,   0,   1,   0,   0, 0, 0, 0, 0,
+                                    1,    'b',  4,    't', 'e', 's', 't', 0, 0, 1, 0, 1 };
+    assert_int_equal(ql, sizeof(want));
+    assert_memory_equal(q, want, sizeof(want));
+    assert_int_equal(rp_dns_query(q, sizeof(q), 1, "bad..name", RP_DNS_A), 0);
+    assert_int_equal(rp_dns_query(q, sizeof(q), 1, "sp ace", RP_DNS_A), 0);
+    assert_int_equal(rp_dns_query(q, 10, 1, "b.test", RP_DNS_A), 0);
+
+    /* answer: CNAME then two A records (compressed names), an AAAA */
+    uint8_t r[256];
+    size_t n = 0;
+    static const uint8_t head[] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 4, 0, 0, 0, 0 };
+    memcpy(r, head, sizeof(head));
+    n = sizeof(head);
+    memcpy(r + n, want + 12, sizeof(want) - 12);
+    n += sizeof(want) - 12;
+    static const uint8_t cname[] = { 0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 0x0c };
+    memcpy(r + n, cname, sizeof(cname));
+    n += sizeof(cname);
+    static const uint8_t a1[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 0, 0, 1 };
+    static const uint8_t a2[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 20, 0, 4, 10, 0, 0, 2 };
+    memcpy(r + n, a1, sizeof(a1));
+    n += sizeof(a1);
+    memcpy(r + n, a2, sizeof(a2));
+    n += sizeof(a2);
+    uint8_t a6[28] = { 0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 9, 0, 16 };
+    a6[27] = 1;
+    memcpy(r + n, a6, sizeof(a6));
+    n += sizeof(a6);
+    rp_dns_addr_t out[4];
+    size_t cnt;
+    uint32_t ttl;
+    assert_int_equal(rp_dns_parse(r, n, 0x1234, RP_DNS_A, out, 4, &cnt, &ttl), 0);
+    assert_int_equal(cnt, 2);
+    assert_int_equal(ttl, 20);
+    assert_int_equal(out[0].family, AF_INET);
+    assert_int_equal(out[1].addr[3], 2);
+    assert_int_equal(rp_dns_parse(r, n, 0x1234, RP_DNS_AAAA, out, 4, &cnt, &ttl), 0);
+    assert_int_equal(cnt, 1);
+    assert_int_equal(out[0].family, AF_INET6);
+    assert_int_equal(ttl, 9);
+    /* another id, truncated input, every shorter prefix */
+    assert_int_equal(rp_dns_parse(r, n, 0x1235, RP_DNS_A, out, 4, &cnt, &ttl), -1);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(rp_dns_parse(r, k, 0x1234, RP_DNS_A, out, 4, &cnt, &ttl), -1);
+    /* NXDOMAIN: an answer with no address; SERVFAIL: no answer */
+    r[3] = 0x83;
+    assert_int_equal(rp_dns_parse(r, n, 0x1234, RP_DNS_A, out, 4, &cnt, &ttl), 0);
+    assert_int_equal(cnt, 0);
+    r[3] = 0x82;
+    assert_int_equal(rp_dns_parse(r, n, 0x1234, RP_DNS_A, out, 4, &cnt, &ttl), -1);
+    r[3] = 0x80;
+    r[2] = 0x83; /* truncated (TC) */
+    assert_int_equal(rp_dns_parse(r, n, 0x1234, RP_DNS_A, out, 4, &cnt, &ttl), -1);
+    r[2] = 0x81;
+    assert_int_equal(rp_dns_parse(r, n, 0x1234, RP_DNS_A, out, 1, &cnt, &ttl), 0);
+    assert_int_equal(cnt, 1); /* max respected */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_max_conns),
         cmocka_unit_test(test_consistent_hash_moves_a_quarter),
         cmocka_unit_test(test_api_change_parser),
+        cmocka_unit_test(test_dns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
