@@ -29,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     int rc = rp_api_parse_change(buf, size, &ch, why, sizeof(why));
     if (rc == RP_OK) {
-        CHECK(ch.has_weight || ch.has_max_conns || ch.has_backup || ch.has_down || ch.has_drain);
+        CHECK(ch.has_weight || ch.has_max_conns || ch.has_backup || ch.has_down || ch.has_drain ||
+              ch.has_max_fails || ch.has_server);
+        CHECK(!ch.has_max_fails || (ch.max_fails >= 0 && ch.max_fails <= 1000000));
+        CHECK(!ch.has_server || (ch.server[0] && strlen(ch.server) < sizeof(ch.server)));
         CHECK(!ch.has_weight || (ch.weight >= 1 && ch.weight <= 1000000));
         CHECK(!ch.has_max_conns || (ch.max_conns >= 0 && ch.max_conns <= 1000000000));
         CHECK(ch.backup == 0 || ch.backup == 1);
