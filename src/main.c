@@ -249,8 +249,10 @@ int main(int argc, char **argv)
 
     rp_tls_init();
     rp_tls_set_sni_resolver(sni_server);
-    char *prefix = make_prefix(prefix_arg ? prefix_arg : RP_DEFAULT_PREFIX);
-    char *path = conf_path(prefix, conf_arg ? conf_arg : RP_DEFAULT_CONF);
+    /* kept for the whole run (static: still reachable at exit) */
+    static char *prefix, *path;
+    prefix = make_prefix(prefix_arg ? prefix_arg : RP_DEFAULT_PREFIX);
+    path = conf_path(prefix, conf_arg ? conf_arg : RP_DEFAULT_CONF);
     char err[1024];
 
     if (test || sig_arg) {

@@ -90,6 +90,8 @@ static void apply(rp_rjob_t *j)
         if (i < n) {
             if (LD(us->servers[i].removed)) {
                 ST(us->servers[i].removed, 0);
+                rp_log_error(RP_LOG_NOTICE, "upstream \"%s\": %s resolves to %s, added", us->name,
+                             rn->host, a.text);
                 changed = 1;
             }
             continue;
@@ -293,6 +295,48 @@ void rp_resolve_apply(rp_worker_t *w, rp_conf_t *conf)
             jobs = j;
             rp_timer_init(&j->timer, job_start, j);
             rp_timer_set(&w->loop, &j->timer, 0);
+        }
+    }
+}
+
+/* Before a generation is published (main thread): the servers a `resolve`
+ * name has in the running generation are carried over, so the new one
+ * starts from the last answer instead of what the system resolver says
+ * (or nothing) and a reload opens no window of 502s. */
+void rp_resolve_carry(rp_conf_t *conf, const rp_conf_t *old)
+{
+    if (!old)
+        return;
+    for (size_t i = 0; i < conf->nupstreams; i++) {
+        rp_upstream_t *us = conf->upstreams[i];
+        if (!us->nrnames || us->implicit)
+            continue;
+        const rp_upstream_t *ou = NULL;
+        for (size_t k = 0; k < old->nupstreams; k++)
+            if (!old->upstreams[k]->implicit && strcmp(old->upstreams[k]->name, us->name) == 0)
+                ou = old->upstreams[k];
+        if (!ou)
+            continue;
+        for (size_t r = 0; r < us->nrnames; r++) {
+            rp_resolve_name_t *rn = &us->rnames[r];
+            size_t on = __atomic_load_n(&ou->nservers, __ATOMIC_ACQUIRE);
+            /* the name's servers now: the old generation's live ones */
+            for (size_t j = 0; j < on; j++) {
+                const rp_upstream_server_t *os = &ou->servers[j];
+                if (LD(os->removed) || !os->name || strcmp(os->name, rn->written) != 0)
+                    continue;
+                size_t k = 0;
+                while (k < us->nservers && strcmp(us->servers[k].addr.text, os->addr.text) != 0)
+                    k++;
+                if (k < us->nservers || us->nservers >= us->cap_servers)
+                    continue;
+                rp_upstream_server_t *s = &us->servers[us->nservers++];
+                *s = rn->tmpl;
+                s->addr = os->addr;
+                s->name = rn->written;
+            }
+            /* and the ones only the system resolver gave that the last
+             * answer did not have are left to the first new answer */
         }
     }
 }

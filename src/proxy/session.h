@@ -385,6 +385,9 @@ int rp_access_allowed(const rp_req_t *r);
 /* resolve.c: `server name resolve`, re-resolved by worker 0 */
 void rp_resolve_apply(rp_worker_t *w, rp_conf_t *conf);
 void rp_resolve_stop(rp_worker_t *w);
+/* Main thread, before conf is published: resolved servers carried from
+ * old. */
+void rp_resolve_carry(rp_conf_t *conf, const rp_conf_t *old);
 
 /* upstream.c */
 rp_upconn_t *rp_pool_get(rp_worker_t *w, const rp_sockaddr_t *addr, const void *tls_key);

@@ -58,6 +58,7 @@ static rp_conf_t *published;
 
 int rp_workers_prepare(rp_conf_t *conf, int nworkers, char *err, size_t errlen)
 {
+    rp_resolve_carry(conf, published);
     rp_health_carry(conf, published);
     for (size_t i = 0; i < nlsocks; i++)
         lsocks[i].used = 0;
