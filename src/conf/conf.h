@@ -159,8 +159,13 @@ typedef struct {
     int hc_fails, hc_passes;    /* consecutive results */
     int hc_last_status;         /* HTTP status of the last probe, 0: none */
     uint64_t hc_checks, hc_bad; /* probes made, probes failed */
-    char sticky_id[17];         /* sticky cookie value naming it (hex) */
-    int removed;                /* removed through the API: never used */
+    struct {
+        uint64_t at_ms; /* wall clock */
+        int status;     /* HTTP status, 0: none */
+        int passed;
+    } hc_hist[8];       /* the last probes, hc_checks % 8 the next slot */
+    char sticky_id[17]; /* sticky cookie value naming it (hex) */
+    int removed;        /* removed through the API: never used */
 } rp_upstream_server_t;
 
 /* `sticky cookie name [expires=] [domain=] [path=] [httponly] [secure]

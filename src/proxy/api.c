@@ -137,11 +137,20 @@ static void server_json(jout_t *o, const rp_upstream_t *us, size_t i, uint64_t n
          (double)LD(s->ema_last_byte_us) / 1000.0);
     if (us->hc) {
         int h = LD(s->health);
+        uint64_t checks = LD(s->hc_checks);
         jfmt(o,
              ",\"health_checks\":{\"checks\":%" PRIu64 ",\"fails\":%" PRIu64
-             ",\"healthy\":%s,\"last_status\":%d}",
-             LD(s->hc_checks), LD(s->hc_bad), h == RP_HEALTH_UP ? "true" : "false",
-             LD(s->hc_last_status));
+             ",\"healthy\":%s,\"last_status\":%d,\"history\":[",
+             checks, LD(s->hc_bad), h == RP_HEALTH_UP ? "true" : "false", LD(s->hc_last_status));
+        /* the last probes, newest first */
+        size_t nh = RP_ARRAY_LEN(s->hc_hist);
+        for (size_t k = 0; k < nh && k < checks; k++) {
+            size_t slot = (size_t)((checks - 1 - k) % nh);
+            jfmt(o, "%s{\"time_ms\":%" PRIu64 ",\"status\":%d,\"passed\":%s}", k ? "," : "",
+                 LD(s->hc_hist[slot].at_ms), LD(s->hc_hist[slot].status),
+                 LD(s->hc_hist[slot].passed) ? "true" : "false");
+        }
+        jlit(o, "]}");
     }
     jlit(o, "}");
 }

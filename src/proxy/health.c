@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -195,6 +196,12 @@ static void verdict(rp_probe_t *p, const char *why, int status)
 {
     rp_upstream_server_t *s = p->s;
     const rp_health_check_t *hc = p->us->hc;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    size_t slot = (size_t)(LD(s->hc_checks) % RP_ARRAY_LEN(s->hc_hist));
+    ST(s->hc_hist[slot].at_ms, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+    ST(s->hc_hist[slot].status, status);
+    ST(s->hc_hist[slot].passed, why == NULL);
     ADD(s->hc_checks, 1);
     ST(s->hc_last_status, status);
     int h = LD(s->health);
