@@ -28,9 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
 /* A growing output buffer in the request's arena. */
 typedef struct {
     rp_req_t *r;
@@ -104,15 +101,15 @@ static const char *method_name(const rp_upstream_t *us)
 static const char *server_state(const rp_upstream_t *us, const rp_upstream_server_t *s,
                                 uint64_t now)
 {
-    if (LD(s->down))
+    if (RP_LD(s->down))
         return "down";
-    if (LD(s->drain))
+    if (RP_LD(s->drain))
         return "draining";
-    if (us->hc && LD(s->health) == RP_HEALTH_CHECKING)
+    if (us->hc && RP_LD(s->health) == RP_HEALTH_CHECKING)
         return "checking";
-    if (us->hc && LD(s->health) == RP_HEALTH_DOWN)
+    if (us->hc && RP_LD(s->health) == RP_HEALTH_DOWN)
         return "unhealthy";
-    if (s->max_fails && us->nservers > 1 && LD(s->down_until_ms) > now)
+    if (s->max_fails && us->nservers > 1 && RP_LD(s->down_until_ms) > now)
         return "unavailable";
     return "up";
 }
@@ -120,7 +117,7 @@ static const char *server_state(const rp_upstream_t *us, const rp_upstream_serve
 static void server_json(jout_t *o, const rp_upstream_t *us, size_t i, uint64_t now)
 {
     const rp_upstream_server_t *s = &us->servers[i];
-    int active = LD(s->conns);
+    int active = RP_LD(s->conns);
     jfmt(o, "{\"id\":%zu,\"server\":", i);
     jstr(o, s->addr.text);
     jlit(o, ",\"name\":");
@@ -130,25 +127,26 @@ static void server_json(jout_t *o, const rp_upstream_t *us, size_t i, uint64_t n
          ",\"slow_start_ms\":%" PRId64 ",\"backup\":%s,\"down\":%s,\"drain\":%s,\"state\":\"%s\""
          ",\"idle\":%s,\"active\":%d,\"requests\":%" PRIu64 ",\"fails\":%d"
          ",\"header_time_ms\":%.3f,\"response_time_ms\":%.3f",
-         LD(s->weight), LD(s->max_conns), LD(s->max_fails), s->fail_timeout, s->slow_start,
-         LD(s->backup) ? "true" : "false", LD(s->down) ? "true" : "false",
-         LD(s->drain) ? "true" : "false", server_state(us, s, now), active == 0 ? "true" : "false",
-         active, LD(s->requests), LD(s->fails), (double)LD(s->ema_header_us) / 1000.0,
-         (double)LD(s->ema_last_byte_us) / 1000.0);
+         RP_LD(s->weight), RP_LD(s->max_conns), RP_LD(s->max_fails), s->fail_timeout, s->slow_start,
+         RP_LD(s->backup) ? "true" : "false", RP_LD(s->down) ? "true" : "false",
+         RP_LD(s->drain) ? "true" : "false", server_state(us, s, now),
+         active == 0 ? "true" : "false", active, RP_LD(s->requests), RP_LD(s->fails),
+         (double)RP_LD(s->ema_header_us) / 1000.0, (double)RP_LD(s->ema_last_byte_us) / 1000.0);
     if (us->hc) {
-        int h = LD(s->health);
-        uint64_t checks = LD(s->hc_checks);
+        int h = RP_LD(s->health);
+        uint64_t checks = RP_LD(s->hc_checks);
         jfmt(o,
              ",\"health_checks\":{\"checks\":%" PRIu64 ",\"fails\":%" PRIu64
              ",\"healthy\":%s,\"last_status\":%d,\"history\":[",
-             checks, LD(s->hc_bad), h == RP_HEALTH_UP ? "true" : "false", LD(s->hc_last_status));
+             checks, RP_LD(s->hc_bad), h == RP_HEALTH_UP ? "true" : "false",
+             RP_LD(s->hc_last_status));
         /* the last probes, newest first */
         size_t nh = RP_ARRAY_LEN(s->hc_hist);
         for (size_t k = 0; k < nh && k < checks; k++) {
             size_t slot = (size_t)((checks - 1 - k) % nh);
             jfmt(o, "%s{\"time_ms\":%" PRIu64 ",\"status\":%d,\"passed\":%s}", k ? "," : "",
-                 LD(s->hc_hist[slot].at_ms), LD(s->hc_hist[slot].status),
-                 LD(s->hc_hist[slot].passed) ? "true" : "false");
+                 RP_LD(s->hc_hist[slot].at_ms), RP_LD(s->hc_hist[slot].status),
+                 RP_LD(s->hc_hist[slot].passed) ? "true" : "false");
         }
         jlit(o, "]}");
     }
@@ -161,7 +159,7 @@ static void servers_json(jout_t *o, const rp_upstream_t *us, uint64_t now)
     size_t n = __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE);
     int first = 1;
     for (size_t i = 0; i < n; i++) {
-        if (LD(us->servers[i].removed))
+        if (RP_LD(us->servers[i].removed))
             continue;
         if (!first)
             jlit(o, ",");
@@ -292,14 +290,15 @@ static void write_state(const rp_upstream_t *us)
     size_t n = __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE);
     for (size_t i = 0; i < n; i++) {
         const rp_upstream_server_t *s = &us->servers[i];
-        if (LD(s->removed))
+        if (RP_LD(s->removed))
             continue;
         fprintf(f, "server %s weight=%d max_conns=%d max_fails=%d fail_timeout=%" PRId64 "ms",
-                s->addr.text, LD(s->weight), LD(s->max_conns), LD(s->max_fails), s->fail_timeout);
+                s->addr.text, RP_LD(s->weight), RP_LD(s->max_conns), RP_LD(s->max_fails),
+                s->fail_timeout);
         if (s->slow_start)
             fprintf(f, " slow_start=%" PRId64 "ms", s->slow_start);
-        fprintf(f, "%s%s%s;\n", LD(s->backup) ? " backup" : "", LD(s->down) ? " down" : "",
-                LD(s->drain) ? " drain" : "");
+        fprintf(f, "%s%s%s;\n", RP_LD(s->backup) ? " backup" : "", RP_LD(s->down) ? " down" : "",
+                RP_LD(s->drain) ? " drain" : "");
     }
     if (fclose(f) != 0 || rename(tmp, us->state_file) != 0) {
         rp_log_error(RP_LOG_ERR, "api: cannot write state file \"%s\" (%d: %s)", us->state_file,
@@ -318,20 +317,20 @@ static int backup_allowed(const rp_upstream_t *us)
 static void apply(rp_upstream_t *us, rp_upstream_server_t *s, const rp_api_change_t *ch)
 {
     if (ch->has_weight)
-        ST(s->weight, ch->weight);
+        RP_ST(s->weight, ch->weight);
     if (ch->has_max_conns)
-        ST(s->max_conns, ch->max_conns);
+        RP_ST(s->max_conns, ch->max_conns);
     if (ch->has_max_fails)
-        ST(s->max_fails, ch->max_fails);
+        RP_ST(s->max_fails, ch->max_fails);
     if (ch->has_backup) {
-        ST(s->backup, ch->backup);
+        RP_ST(s->backup, ch->backup);
         if (ch->backup)
-            ST(us->has_backup, 1);
+            RP_ST(us->has_backup, 1);
     }
     if (ch->has_down)
-        ST(s->down, ch->down);
+        RP_ST(s->down, ch->down);
     if (ch->has_drain)
-        ST(s->drain, ch->drain);
+        RP_ST(s->drain, ch->drain);
 }
 
 /* The request body, whole in memory (API bodies are small). */
@@ -370,29 +369,20 @@ static void add_server(rp_req_t *r, rp_upstream_t *us)
     pthread_mutex_lock(&api_lock);
     size_t n = us->nservers;
     for (size_t i = 0; i < n; i++) {
-        if (!LD(us->servers[i].removed) && strcmp(us->servers[i].addr.text, addr.text) == 0) {
+        if (!RP_LD(us->servers[i].removed) && strcmp(us->servers[i].addr.text, addr.text) == 0) {
             pthread_mutex_unlock(&api_lock);
             error_reply(r, 409, "UpstreamServerExists", "the server is in the upstream already");
             return;
         }
     }
-    if (n >= us->cap_servers) {
+    rp_upstream_server_t t = { .weight = 1, .max_fails = 1, .fail_timeout = 10000 };
+    apply(us, &t, &ch);
+    rp_upstream_server_t *s = rp_upstream_add_server(us, &t, &addr, NULL);
+    if (!s) {
         pthread_mutex_unlock(&api_lock);
         error_reply(r, 400, "TooManyServers", "the upstream has no room for another server");
         return;
     }
-    /* the slot is filled before the count says it exists */
-    rp_upstream_server_t *s = &us->servers[n];
-    memset(s, 0, sizeof(*s));
-    s->addr = addr;
-    s->weight = 1;
-    s->max_fails = 1;
-    s->fail_timeout = 10000;
-    rp_balance_server_id(s);
-    if (us->hc && us->hc->mandatory)
-        s->health = RP_HEALTH_CHECKING;
-    apply(us, s, &ch);
-    __atomic_store_n(&us->nservers, n + 1, __ATOMIC_RELEASE);
     if (us->ring)
         rp_balance_ring(us, &r->conf->arena);
     write_state(us);
@@ -412,7 +402,7 @@ static void remove_server(rp_req_t *r, rp_upstream_t *us, size_t id)
 {
     pthread_mutex_lock(&api_lock);
     rp_upstream_server_t *s = &us->servers[id];
-    ST(s->removed, 1);
+    RP_ST(s->removed, 1);
     if (us->ring)
         rp_balance_ring(us, &r->conf->arena);
     write_state(us);
@@ -535,7 +525,7 @@ void rp_api_handle(rp_req_t *r)
         error_reply(r, 404, "NotFound", "no such endpoint");
         return;
     }
-    if (id >= __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE) || LD(us->servers[id].removed)) {
+    if (id >= __atomic_load_n(&us->nservers, __ATOMIC_ACQUIRE) || RP_LD(us->servers[id].removed)) {
         error_reply(r, 404, "UpstreamServerNotFound", "server not found");
         return;
     }

@@ -25,10 +25,6 @@
 #define RP_CPU_RELAX() ((void)0)
 #endif
 
-#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define ADD(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
-
 /* consistent hash: points on the ring per unit of weight */
 #define RING_POINTS 160
 /* hash, ip_hash: other servers tried by rehashing before round robin */
@@ -88,14 +84,14 @@ static int tried(const rp_req_t *r, size_t i)
  * (there would be nothing else to try). */
 static int usable(const rp_upstream_t *us, const rp_upstream_server_t *s, uint64_t now)
 {
-    if (LD(s->down) || LD(s->drain) || LD(s->removed))
+    if (RP_LD(s->down) || RP_LD(s->drain) || RP_LD(s->removed))
         return 0;
-    if (us->hc && LD(s->health) != RP_HEALTH_UP)
+    if (us->hc && RP_LD(s->health) != RP_HEALTH_UP)
         return 0;
-    if (LD(s->max_fails) && nserv(us) > 1 && LD(s->down_until_ms) > now)
+    if (RP_LD(s->max_fails) && nserv(us) > 1 && RP_LD(s->down_until_ms) > now)
         return 0;
-    int mc = LD(s->max_conns);
-    if (mc && LD(s->conns) >= mc)
+    int mc = RP_LD(s->max_conns);
+    if (mc && RP_LD(s->conns) >= mc)
         return 0;
     return 1;
 }
@@ -103,16 +99,16 @@ static int usable(const rp_upstream_t *us, const rp_upstream_server_t *s, uint64
 static int candidate(const pick_t *pk, size_t i)
 {
     const rp_upstream_server_t *s = &pk->us->servers[i];
-    return LD(s->backup) == pk->backup && !tried(pk->r, i) && usable(pk->us, s, pk->now);
+    return RP_LD(s->backup) == pk->backup && !tried(pk->r, i) && usable(pk->us, s, pk->now);
 }
 
 /* The weight with the slow_start ramp: from 1 up to the configured weight
  * over slow_start after the server came back. */
 static int64_t eff_weight(const rp_upstream_server_t *s, uint64_t now)
 {
-    int64_t w = LD(s->weight);
+    int64_t w = RP_LD(s->weight);
     if (s->slow_start) {
-        uint64_t since = LD(s->up_since_ms);
+        uint64_t since = RP_LD(s->up_since_ms);
         if (since && now < since + (uint64_t)s->slow_start) {
             w = w * (int64_t)(now - since) / s->slow_start;
             if (w < 1)
@@ -154,8 +150,8 @@ static ssize_t wrr(const pick_t *pk, const uint64_t *mask)
 static int conn_less(const pick_t *pk, size_t a, size_t b)
 {
     const rp_upstream_server_t *sa = &pk->us->servers[a], *sb = &pk->us->servers[b];
-    return (int64_t)LD(sa->conns) * eff_weight(sb, pk->now) <
-           (int64_t)LD(sb->conns) * eff_weight(sa, pk->now);
+    return (int64_t)RP_LD(sa->conns) * eff_weight(sb, pk->now) <
+           (int64_t)RP_LD(sb->conns) * eff_weight(sa, pk->now);
 }
 
 /* least_time's score: the moving average of the chosen response time
@@ -165,8 +161,9 @@ static int conn_less(const pick_t *pk, size_t a, size_t b)
 static double time_score(const pick_t *pk, size_t i)
 {
     const rp_upstream_server_t *s = &pk->us->servers[i];
-    uint64_t ema = pk->us->lt_mode == RP_LT_HEADER ? LD(s->ema_header_us) : LD(s->ema_last_byte_us);
-    return (double)(ema + 1) * (double)(LD(s->conns) + 1) / (double)eff_weight(s, pk->now);
+    uint64_t ema =
+        pk->us->lt_mode == RP_LT_HEADER ? RP_LD(s->ema_header_us) : RP_LD(s->ema_last_byte_us);
+    return (double)(ema + 1) * (double)(RP_LD(s->conns) + 1) / (double)eff_weight(s, pk->now);
 }
 
 /* ------------------------------------------------------------- methods */
@@ -378,7 +375,7 @@ static ssize_t sticky_pick(const pick_t *pk)
         if (memcmp(pk->us->servers[i].sticky_id, v.data, 16) != 0)
             continue;
         pick_t p2 = *pk;
-        p2.backup = LD(pk->us->servers[i].backup);
+        p2.backup = RP_LD(pk->us->servers[i].backup);
         return candidate(&p2, i) ? (ssize_t)i : -1;
     }
     return -1;
@@ -445,7 +442,7 @@ int rp_upstream_has_next(rp_worker_t *w, rp_req_t *r)
     rp_upstream_t *us = r->upstream;
     pick_t pk = { us, r, w->loop.now, 0 };
     for (size_t i = 0; i < nserv(us); i++) {
-        pk.backup = LD(us->servers[i].backup);
+        pk.backup = RP_LD(us->servers[i].backup);
         if (candidate(&pk, i))
             return 1;
     }
@@ -458,34 +455,34 @@ int rp_peer_acquire(rp_upstream_server_t *s)
 {
     /* max_conns holds across worker threads: take the place first, give
      * it back when another thread took the last one meanwhile */
-    int n = ADD(s->conns, 1);
-    int max = LD(s->max_conns);
+    int n = RP_ADD(s->conns, 1);
+    int max = RP_LD(s->max_conns);
     if (max && n > max) {
-        ADD(s->conns, -1);
+        RP_ADD(s->conns, -1);
         return 0;
     }
-    ADD(s->requests, 1);
+    RP_ADD(s->requests, 1);
     return 1;
 }
 
 void rp_peer_release(rp_upstream_server_t *s)
 {
-    ADD(s->conns, -1);
+    RP_ADD(s->conns, -1);
 }
 
 void rp_peer_failed(rp_upstream_t *us, rp_upstream_server_t *s, uint64_t now)
 {
-    int mf = LD(s->max_fails);
+    int mf = RP_LD(s->max_fails);
     if (!mf || nserv(us) == 1)
         return;
-    uint64_t since = LD(s->fail_since_ms);
+    uint64_t since = RP_LD(s->fail_since_ms);
     if (!since || now >= since + (uint64_t)s->fail_timeout) {
-        ST(s->fail_since_ms, now);
-        ST(s->fails, 0);
+        RP_ST(s->fail_since_ms, now);
+        RP_ST(s->fails, 0);
     }
-    if (ADD(s->fails, 1) == mf) {
-        ST(s->down_until_ms, now + (uint64_t)s->fail_timeout);
-        ST(s->up_since_ms, (uint64_t)0);
+    if (RP_ADD(s->fails, 1) == mf) {
+        RP_ST(s->down_until_ms, now + (uint64_t)s->fail_timeout);
+        RP_ST(s->up_since_ms, (uint64_t)0);
         rp_log_error(RP_LOG_WARN, "upstream server temporarily disabled: %s in upstream \"%s\"",
                      s->addr.text, us->name);
     }
@@ -493,13 +490,13 @@ void rp_peer_failed(rp_upstream_t *us, rp_upstream_server_t *s, uint64_t now)
 
 void rp_peer_ok(rp_upstream_server_t *s, uint64_t now)
 {
-    if (LD(s->fails))
-        ST(s->fails, 0);
-    if (LD(s->down_until_ms)) {
+    if (RP_LD(s->fails))
+        RP_ST(s->fails, 0);
+    if (RP_LD(s->down_until_ms)) {
         /* back after being taken out: slow_start ramps from here */
-        ST(s->down_until_ms, (uint64_t)0);
+        RP_ST(s->down_until_ms, (uint64_t)0);
         if (s->slow_start)
-            ST(s->up_since_ms, now);
+            RP_ST(s->up_since_ms, now);
     }
 }
 
@@ -518,8 +515,8 @@ uint64_t rp_peer_clock_us(void)
 void rp_peer_time(rp_upstream_server_t *s, int which, uint64_t us)
 {
     uint64_t *ema = which == RP_LT_HEADER ? &s->ema_header_us : &s->ema_last_byte_us;
-    uint64_t old = LD(*ema);
-    ST(*ema, old ? old - old / 8 + us / 8 : us);
+    uint64_t old = RP_LD(*ema);
+    RP_ST(*ema, old ? old - old / 8 + us / 8 : us);
 }
 
 /* Per generation: the round robin state and the consistent-hash ring. */
@@ -587,6 +584,32 @@ int rp_balance_ring(rp_upstream_t *us, rp_arena_t *a)
     /* the old ring stays valid until the generation ends (arena cleanup) */
     __atomic_store_n(&us->ring, ring, __ATOMIC_RELEASE);
     return RP_OK;
+}
+
+rp_upstream_server_t *rp_upstream_add_server(rp_upstream_t *us, const rp_upstream_server_t *tmpl,
+                                             const rp_sockaddr_t *addr, const char *name)
+{
+    size_t n = us->nservers;
+    if (n >= us->cap_servers)
+        return NULL;
+    /* the slot is filled before the count says it exists */
+    rp_upstream_server_t *s = &us->servers[n];
+    *s = *tmpl;
+    s->addr = *addr;
+    s->name = (char *)name;
+    rp_balance_server_id(s);
+    s->health = us->hc && us->hc->mandatory ? RP_HEALTH_CHECKING : RP_HEALTH_UP;
+    __atomic_store_n(&us->nservers, n + 1, __ATOMIC_RELEASE);
+    return s;
+}
+
+const rp_upstream_t *rp_upstream_in(const rp_conf_t *old, const rp_upstream_t *us)
+{
+    for (size_t k = 0; old && k < old->nupstreams; k++)
+        if (old->upstreams[k]->implicit == us->implicit &&
+            strcmp(old->upstreams[k]->name, us->name) == 0)
+            return old->upstreams[k];
+    return NULL;
 }
 
 int rp_balance_prepare(rp_upstream_t *us, rp_arena_t *a)

@@ -33,10 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define ADD(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
-
 /* the most response bytes a probe reads (head and body for `body ~`) */
 #define PROBE_MAX 65536
 
@@ -198,18 +194,18 @@ static void verdict(rp_probe_t *p, const char *why, int status)
     const rp_health_check_t *hc = p->us->hc;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    size_t slot = (size_t)(LD(s->hc_checks) % RP_ARRAY_LEN(s->hc_hist));
-    ST(s->hc_hist[slot].at_ms, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
-    ST(s->hc_hist[slot].status, status);
-    ST(s->hc_hist[slot].passed, why == NULL);
-    ADD(s->hc_checks, 1);
-    ST(s->hc_last_status, status);
-    int h = LD(s->health);
+    size_t slot = (size_t)(RP_LD(s->hc_checks) % RP_ARRAY_LEN(s->hc_hist));
+    RP_ST(s->hc_hist[slot].at_ms, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+    RP_ST(s->hc_hist[slot].status, status);
+    RP_ST(s->hc_hist[slot].passed, why == NULL);
+    RP_ADD(s->hc_checks, 1);
+    RP_ST(s->hc_last_status, status);
+    int h = RP_LD(s->health);
     if (why) {
-        ADD(s->hc_bad, 1);
+        RP_ADD(s->hc_bad, 1);
         s->hc_passes = 0;
         if (++s->hc_fails >= hc->fails && h != RP_HEALTH_DOWN) {
-            ST(s->health, RP_HEALTH_DOWN);
+            RP_ST(s->health, RP_HEALTH_DOWN);
             rp_log_error(RP_LOG_WARN,
                          "health check of %s in upstream \"%s\" failed (%s): server is unhealthy",
                          s->addr.text, p->us->name, why);
@@ -219,8 +215,8 @@ static void verdict(rp_probe_t *p, const char *why, int status)
     s->hc_fails = 0;
     if (++s->hc_passes >= hc->passes && h != RP_HEALTH_UP) {
         if (s->slow_start)
-            ST(s->up_since_ms, p->w->loop.now);
-        ST(s->health, RP_HEALTH_UP);
+            RP_ST(s->up_since_ms, p->w->loop.now);
+        RP_ST(s->health, RP_HEALTH_UP);
         rp_log_error(RP_LOG_NOTICE,
                      "health check of %s in upstream \"%s\" passed: server is healthy",
                      s->addr.text, p->us->name);
@@ -315,7 +311,7 @@ static void probe_start(rp_timer_t *t)
 {
     rp_probe_t *p = t->data;
     const rp_health_check_t *hc = p->us->hc;
-    if (LD(p->s->removed))
+    if (RP_LD(p->s->removed))
         return; /* removed through the API: no more probes */
     rp_sockaddr_t a = p->s->addr;
     if (hc->port) {
@@ -407,7 +403,7 @@ void rp_health_sync(rp_worker_t *w)
             int have = 0;
             for (rp_probe_t *p = probes; p && !have; p = p->next)
                 have = p->s == &us->servers[j];
-            if (!have && !LD(us->servers[j].removed))
+            if (!have && !RP_LD(us->servers[j].removed))
                 add_probe(w, us, &us->servers[j]);
         }
     }
@@ -441,17 +437,13 @@ void rp_health_carry(rp_conf_t *conf, const rp_conf_t *old)
         rp_upstream_t *us = conf->upstreams[i];
         if (!us->hc || !us->hc->mandatory)
             continue;
-        const rp_upstream_t *ou = NULL;
-        for (size_t k = 0; old && us->hc->persistent && k < old->nupstreams; k++)
-            if (old->upstreams[k]->implicit == us->implicit &&
-                strcmp(old->upstreams[k]->name, us->name) == 0)
-                ou = old->upstreams[k];
+        const rp_upstream_t *ou = us->hc->persistent ? rp_upstream_in(old, us) : NULL;
         for (size_t j = 0; j < us->nservers; j++) {
             int h = RP_HEALTH_CHECKING;
             for (size_t k = 0; ou && ou->hc && k < ou->nservers; k++)
                 if (strcmp(ou->servers[k].addr.text, us->servers[j].addr.text) == 0)
-                    h = LD(ou->servers[k].health);
-            ST(us->servers[j].health, h);
+                    h = RP_LD(ou->servers[k].health);
+            RP_ST(us->servers[j].health, h);
         }
     }
 }

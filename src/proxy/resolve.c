@@ -24,9 +24,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
 #define MAX_ADDRS 32
 
 typedef struct rp_rjob_s rp_rjob_t;
@@ -88,27 +85,20 @@ static void apply(rp_rjob_t *j)
         while (i < n && strcmp(us->servers[i].addr.text, a.text) != 0)
             i++;
         if (i < n) {
-            if (LD(us->servers[i].removed)) {
-                ST(us->servers[i].removed, 0);
+            if (RP_LD(us->servers[i].removed)) {
+                RP_ST(us->servers[i].removed, 0);
                 rp_log_error(RP_LOG_NOTICE, "upstream \"%s\": %s resolves to %s, added", us->name,
                              rn->host, a.text);
                 changed = 1;
             }
             continue;
         }
-        if (n >= us->cap_servers) {
+        if (!rp_upstream_add_server(us, &rn->tmpl, &a, rn->written)) {
             rp_log_error(RP_LOG_WARN, "upstream \"%s\": no room for %s of %s", us->name, a.text,
                          rn->host);
             continue;
         }
-        rp_upstream_server_t *s = &us->servers[n];
-        *s = rn->tmpl;
-        s->addr = a;
-        s->name = rn->written;
-        rp_balance_server_id(s);
-        if (us->hc && us->hc->mandatory)
-            s->health = RP_HEALTH_CHECKING;
-        __atomic_store_n(&us->nservers, ++n, __ATOMIC_RELEASE);
+        n++;
         rp_log_error(RP_LOG_NOTICE, "upstream \"%s\": %s resolves to %s, added", us->name, rn->host,
                      a.text);
         changed = 1;
@@ -116,7 +106,7 @@ static void apply(rp_rjob_t *j)
     /* gone: removed (requests in flight finish) */
     for (size_t i = 0; i < n; i++) {
         rp_upstream_server_t *s = &us->servers[i];
-        if (LD(s->removed) || !s->name || strcmp(s->name, rn->written) != 0)
+        if (RP_LD(s->removed) || !s->name || strcmp(s->name, rn->written) != 0)
             continue;
         int found = 0;
         for (size_t k = 0; k < j->ngot && !found; k++) {
@@ -130,7 +120,7 @@ static void apply(rp_rjob_t *j)
                 found = 1;
         }
         if (!found) {
-            ST(s->removed, 1);
+            RP_ST(s->removed, 1);
             rp_log_error(RP_LOG_NOTICE, "upstream \"%s\": %s no longer resolves to %s, removed",
                          us->name, rn->host, s->addr.text);
             changed = 1;
@@ -311,10 +301,7 @@ void rp_resolve_carry(rp_conf_t *conf, const rp_conf_t *old)
         rp_upstream_t *us = conf->upstreams[i];
         if (!us->nrnames || us->implicit)
             continue;
-        const rp_upstream_t *ou = NULL;
-        for (size_t k = 0; k < old->nupstreams; k++)
-            if (!old->upstreams[k]->implicit && strcmp(old->upstreams[k]->name, us->name) == 0)
-                ou = old->upstreams[k];
+        const rp_upstream_t *ou = rp_upstream_in(old, us);
         if (!ou)
             continue;
         for (size_t r = 0; r < us->nrnames; r++) {
@@ -323,17 +310,13 @@ void rp_resolve_carry(rp_conf_t *conf, const rp_conf_t *old)
             /* the name's servers now: the old generation's live ones */
             for (size_t j = 0; j < on; j++) {
                 const rp_upstream_server_t *os = &ou->servers[j];
-                if (LD(os->removed) || !os->name || strcmp(os->name, rn->written) != 0)
+                if (RP_LD(os->removed) || !os->name || strcmp(os->name, rn->written) != 0)
                     continue;
                 size_t k = 0;
                 while (k < us->nservers && strcmp(us->servers[k].addr.text, os->addr.text) != 0)
                     k++;
-                if (k < us->nservers || us->nservers >= us->cap_servers)
-                    continue;
-                rp_upstream_server_t *s = &us->servers[us->nservers++];
-                *s = rn->tmpl;
-                s->addr = os->addr;
-                s->name = rn->written;
+                if (k == us->nservers)
+                    rp_upstream_add_server(us, &rn->tmpl, &os->addr, rn->written);
             }
             /* and the ones only the system resolver gave that the last
              * answer did not have are left to the first new answer */

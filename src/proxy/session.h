@@ -336,6 +336,12 @@ void rp_proxy_run(rp_req_t *r);
 void rp_proxy_abort(rp_req_t *r);
 void rp_pool_close_all(rp_worker_t *w);
 
+/* Relaxed atomics for the per-server state the worker threads share
+ * (balance.c, health.c, resolve.c, api.c). */
+#define RP_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define RP_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define RP_ADD(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
+
 /* balance.c: choosing a server, and the per-server state */
 /* A usable server the request has not tried (primary first, then backup),
  * or NULL. */
@@ -357,6 +363,13 @@ uint32_t rp_hash32(const void *p, size_t n, uint32_t seed);
 /* The Set-Cookie value for a sticky upstream, written into buf (at least
  * 512 bytes); 0 when no cookie is due (the client's cookie named r->peer). */
 size_t rp_sticky_set_cookie(rp_req_t *r, char *buf, size_t cap);
+/* Fills the next free server slot of us from tmpl (address addr, name)
+ * and publishes it; the caller holds rp_upstream_lock. Returns the new
+ * server, or NULL when the upstream has no free slot. */
+rp_upstream_server_t *rp_upstream_add_server(rp_upstream_t *us, const rp_upstream_server_t *tmpl,
+                                             const rp_sockaddr_t *addr, const char *name);
+/* The upstream of old with the same name (and kind) as us, or NULL. */
+const rp_upstream_t *rp_upstream_in(const rp_conf_t *old, const rp_upstream_t *us);
 /* The sticky id of a server (from its address). */
 void rp_balance_server_id(rp_upstream_server_t *s);
 /* (Re)builds the consistent-hash ring after servers changed. */
