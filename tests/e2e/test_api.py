@@ -810,3 +810,21 @@ def test_state_file_keeps_servers(rampart, backend, tmp_path):
     st, data, _ = api(r.port, "/upstreams/app/servers", "GET", None)
     assert [x["server"] for x in data] == [a.addr, b.addr]
     assert data[0]["down"] is True and data[1]["weight"] == 3
+
+
+@pytest.mark.rampart_only
+def test_state_file_errors(conf_test, tmp_path):
+    """A broken state file is a configuration error naming the state file
+    and its line; `server` lines next to `state` are refused."""
+    state = tmp_path / "bad.state"
+    state.write_text("server 127.0.0.1:9001;\nserver 127.0.0.1:9002 weight=0;\n")
+    rc, out, _ = conf_test("upstream app { state %s; }\n" % state)
+    assert rc != 0 and "invalid parameter \"weight=0\"" in out and "%s:2" % state in out, out
+    state.write_text("backend 127.0.0.1:9001;\n")
+    rc, out, _ = conf_test("upstream app { state %s; }\n" % state)
+    assert rc != 0 and "invalid line in state file" in out and "%s:1" % state in out, out
+    rc, out, path = conf_test("upstream app {\n state %s;\n server 127.0.0.1:9;\n}\n" % state)
+    assert rc != 0 and "\"server\" cannot be used with \"state\"" in out, out
+    state.unlink()
+    rc, out, _ = conf_test("upstream app { state %s; }\n" % state)
+    assert rc == 0, out  # a missing file is an empty upstream
