@@ -5,7 +5,7 @@ CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Isrc -D_GNU_SOURCE
 STD = -std=gnu11
-LIBS = -lpcre2-8 -lssl -lcrypto -lnghttp2 -lpthread
+LIBS = -lpcre2-8 -lssl -lcrypto -lnghttp2 -lz -lbrotlienc -lbrotlidec -lzstd -lpthread
 
 SRC := $(sort $(wildcard src/*/*.c))
 MAIN := src/main.c

@@ -318,10 +318,10 @@ static const char *const not_yet[] = {
     "proxy_limit_rate",
     "proxy_socket_keepalive",
     "proxy_ignore_client_abort",
-    "gzip*",
-    "gunzip*",
-    "brotli*",
-    "zstd*",
+    "gzip_static",
+    "brotli_static",
+    "zstd_static",
+    "zstd_dict_file",
     "limit_req*",
     "limit_conn*",
     "limit_rate*",
@@ -372,10 +372,8 @@ static int not_supported(const char *name)
 /* ---- dispatch ---- */
 
 static const rp__cdir_t *const tables[] = {
-    rp__conf_main_dirs,
-    rp__conf_http_dirs,
-    rp__conf_upstream_dirs,
-    rp__conf_ssl_dirs,
+    rp__conf_main_dirs, rp__conf_http_dirs,     rp__conf_upstream_dirs,
+    rp__conf_ssl_dirs,  rp__conf_compress_dirs,
 };
 
 static int check_args(rp__cparse_t *p, const rp_conf_node_t *n, const rp__cdir_t *d)

@@ -351,6 +351,49 @@ typedef struct {
     rp_tpl_t *replacement;
 } rp_proxy_redirect_t;
 
+/* Response compression (conf_compress.c; src/filter runs it, the proxy
+ * decides per response). Codings by index: */
+enum rp_zcoding { RP_Z_GZIP = 0, RP_Z_BR, RP_Z_ZSTD, RP_Z_COUNT };
+
+typedef struct {
+    int on;             /* `gzip` / `brotli` / `zstd`, default 0 */
+    int64_t level;      /* default gzip 1, brotli 4, zstd 3 */
+    int64_t min_length; /* `*_min_length`, default 20 */
+    rp_str_t *types;    /* `*_types`, lower-case, without text/html (always
+                           included); NULL after merging = text/html only */
+    size_t ntypes;
+    int any_type; /* `*_types *` */
+    int types_set;
+    int64_t buffers; /* `*_buffers N size`: compressed bytes held per
+                        response before they are written, default 128k */
+} rp_coding_conf_t;
+
+/* gzip_proxied bits */
+#define RP_GZP_EXPIRED 0x01
+#define RP_GZP_NO_CACHE 0x02
+#define RP_GZP_NO_STORE 0x04
+#define RP_GZP_PRIVATE 0x08
+#define RP_GZP_NO_LM 0x10
+#define RP_GZP_NO_ETAG 0x20
+#define RP_GZP_AUTH 0x40
+#define RP_GZP_ANY 0x80
+
+typedef struct {
+    rp_coding_conf_t c[RP_Z_COUNT];
+    int proxied;       /* `gzip_proxied`: RP_GZP_* bits, 0 = off (default) */
+    int vary;          /* `gzip_vary`, default 1 in rampart (nginx: off) */
+    void **disable;    /* `gzip_disable`: pcre2_code * on User-Agent */
+    size_t ndisable;   /* (-1 when unset before merging) */
+    int disable_msie6; /* `gzip_disable msie6` */
+    int disable_set;   /* the level has gzip_disable */
+    int http_version;  /* `gzip_http_version`: 10 or 11 (default) */
+    int gunzip;        /* `gunzip`, default 0 */
+    int64_t gunzip_buffers;
+    int64_t brotli_window; /* `brotli_window`: log2, default 19 (512k) */
+    int order[RP_Z_COUNT]; /* `compression_preference`: RP_Z_*, */
+    int norder;            /* default zstd br gzip; 0 unset */
+} rp_compress_conf_t;
+
 typedef struct {
     /* content handlers, at most one of return / proxy_pass / static */
     int return_code;       /* 0 when no `return` */
@@ -470,6 +513,7 @@ typedef struct {
     size_t naccess;
     int api; /* `api`: 0 none, 1 read-only, 2 write=on */
     rp_health_check_t *health_check;
+    rp_compress_conf_t compress;
 } rp_loc_conf_t;
 
 enum rp_loc_match {

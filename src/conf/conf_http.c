@@ -55,6 +55,7 @@ void rp__conf_loc_init(rp_loc_conf_t *lc)
     lc->reset_timedout_connection = RP_UNSET;
     lc->log_not_found = RP_UNSET;
     rp__conf_proxy_ssl_init(&lc->proxy_ssl);
+    rp__conf_compress_init(&lc->compress);
 }
 
 void rp__conf_srv_init(rp_server_t *s)
@@ -1434,6 +1435,7 @@ static int merge_loc(rp__cparse_t *p, rp_loc_conf_t *c, const rp_loc_conf_t *par
     MERGE(reset_timedout_connection, 0);
     MERGE(log_not_found, 1);
     rp__conf_proxy_ssl_merge(&c->proxy_ssl, parent ? &parent->proxy_ssl : NULL);
+    rp__conf_compress_merge(&c->compress, parent ? &parent->compress : NULL);
     if (!c->client_body_temp_path && parent)
         c->client_body_temp_path = parent->client_body_temp_path; /* NULL: $TMPDIR or /tmp */
     if (!c->default_type.data)

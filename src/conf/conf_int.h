@@ -102,6 +102,7 @@ extern const rp__cdir_t rp__conf_main_dirs[];
 extern const rp__cdir_t rp__conf_http_dirs[];
 extern const rp__cdir_t rp__conf_upstream_dirs[];
 extern const rp__cdir_t rp__conf_ssl_dirs[];
+extern const rp__cdir_t rp__conf_compress_dirs[];
 
 /* Errors: formats the sentence and appends " in FILE:LINE" of n. Returns
  * RP_ERROR so handlers can `return rp__conf_err(...)`. */
@@ -176,6 +177,10 @@ int rp__conf_ssl_finish(rp__cparse_t *p);
  * SSL_CTXs are built by rp__conf_ssl_finish. */
 void rp__conf_proxy_ssl_init(rp_proxy_ssl_conf_t *c);
 void rp__conf_proxy_ssl_merge(rp_proxy_ssl_conf_t *c, const rp_proxy_ssl_conf_t *parent);
+
+/* gzip, brotli, zstd, gunzip (conf_compress.c): unset state and merge. */
+void rp__conf_compress_init(rp_compress_conf_t *c);
+void rp__conf_compress_merge(rp_compress_conf_t *c, const rp_compress_conf_t *parent);
 
 /* proxy_redirect (redirect.c): the directive, and the merge of one level
  * with its merged parent (NULL at http level); loc is the location whose

@@ -966,7 +966,7 @@ void rp_proxy_run(rp_req_t *r)
                 rp_conn_close(c);
                 return;
             }
-        } else if (r->resp_head_done && !r->resp_done) {
+        } else if (r->resp_head_done && (!r->resp_done || (r->zchain && !r->zfinished))) {
             int p = rp__resp_pump(r);
             if (p < 0)
                 return;
@@ -1004,11 +1004,12 @@ void rp_proxy_run(rp_req_t *r)
         }
         if (rp_buf_len(&c->out) < before)
             progress = 1;
-        if (r->resp_done && r->body_done) {
+        if (r->resp_done && r->zchain && !r->zfinished) {
+            /* the filters still have output for the client */
+        } else if (r->resp_done && r->body_done) {
             finish(r);
             return;
-        }
-        if (r->resp_done && !r->body_done) {
+        } else if (r->resp_done && !r->body_done) {
             /* answered before the whole body came: close after */
             r->keep_alive = 0;
             finish(r);
@@ -1021,6 +1022,8 @@ void rp_proxy_run(rp_req_t *r)
                 return;
             if (!uu->connected)
                 ; /* connect timer stays */
+            else if (r->resp_done)
+                rp_timer_cancel(&c->w->loop, &uu->timer); /* the backend is done */
             else if (uu->out_head_written < r->uphead.len || rp_buf_len(&uu->out))
                 rp_timer_set(&c->w->loop, &uu->timer, (uint64_t)r->lc->proxy_send_timeout);
             else if (uu->in.data && rp_buf_room(&uu->in) == 0 && uu->in.pos == 0)

@@ -38,5 +38,20 @@ int rp__resp_parse_head(rp_req_t *r);
 int rp__resp_pump(rp_req_t *r);
 int rp__resp_direct(const rp_req_t *r);
 int rp__resp_direct_flush(rp_req_t *r, int *progress);
+/* Room at the end of c->out, which is allocated, compacted and grown up to
+ * max_out bytes as needed. */
+size_t rp__out_room(rp_req_t *r, size_t max_out);
+
+/* compress.c: body filters of a backend response */
+/* Chooses them from the location's settings, the request and the response
+ * head (sets r->zchain, r->zcoding, r->zgunzip, r->zvary). */
+void rp__resp_filters_plan(rp_req_t *r);
+/* "gzip", "br", "zstd" for the Content-Encoding added, or NULL. */
+const char *rp__resp_filters_coding(const rp_req_t *r);
+/* A backend field under the filters: 0 dropped, 1 sent (maybe rewritten
+ * into *v: strong ETags become weak). */
+int rp__resp_filters_field(rp_req_t *r, rp_str_t name, rp_str_t *v);
+/* Moves the body through the filters into c->out (as rp__resp_pump). */
+int rp__resp_pump_filtered(rp_req_t *r);
 
 #endif

@@ -60,6 +60,8 @@ int rp__resp_send_head(rp_req_t *r)
     int has_server = 0, has_date = 0;
     rp_str_t upgrade = RP_NULL_STR, clen = RP_NULL_STR;
     rp__conn_tokens_t ct;
+    if (status != 101)
+        rp__resp_filters_plan(r);
     rp__conn_tokens_collect(rs->fields, rs->nfields, &ct);
 
     char num[24];
@@ -109,6 +111,8 @@ int rp__resp_send_head(rp_req_t *r)
             in_list(lc->proxy_hide_headers, lc->nproxy_hide_headers, name))
             continue;
         rp_str_t value = f->value;
+        if (r->zchain && !rp__resp_filters_field(r, name, &value))
+            continue;
         if (lc->nproxy_redirects && IS(name, "location"))
             rp_proxy_redirect(lc, r->loc, value, rp_req_var, r, &r->arena, &value);
         else if (lc->nproxy_redirects && IS(name, "refresh"))
@@ -130,6 +134,13 @@ int rp__resp_send_head(rp_req_t *r)
             return RP_ERROR;
     }
 
+    const char *coding = r->zchain ? rp__resp_filters_coding(r) : NULL;
+    if (coding && (OUT(r, "Content-Encoding: ") != RP_OK ||
+                   rp__out_add(r, coding, strlen(coding)) != RP_OK || OUT(r, "\r\n") != RP_OK))
+        return RP_ERROR;
+    if (r->zvary && OUT(r, "Vary: Accept-Encoding\r\n") != RP_OK)
+        return RP_ERROR;
+
     /* framing for the client */
     int client11 = r->h.version_minor >= 1;
     if (status == 101) {
@@ -144,7 +155,7 @@ int rp__resp_send_head(rp_req_t *r)
                 if (OUT(r, "Content-Length: ") != RP_OK ||
                     rp__out_add(r, clen.data, clen.len) != RP_OK || OUT(r, "\r\n") != RP_OK)
                     return RP_ERROR;
-        } else if (rs->body_kind == RP_BODY_LENGTH) {
+        } else if (rs->body_kind == RP_BODY_LENGTH && !r->zchain) {
             r->out_framing = RP_OUT_LENGTH;
             r->out_left = rs->content_length;
             if (OUT(r, "Content-Length: ") != RP_OK ||
@@ -256,7 +267,28 @@ int rp__resp_parse_head(rp_req_t *r)
     }
 }
 
-/* Moves response body bytes from up->in to c->out. Returns 1 on progress. */
+size_t rp__out_room(rp_req_t *r, size_t max_out)
+{
+    rp_conn_t *c = r->c;
+    if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
+        return 0;
+    rp_buf_compact(&c->out);
+    while (c->out.cap - c->out.last < 64 && c->out.cap < max_out) {
+        size_t ncap = RP_MIN(c->out.cap * 2, max_out);
+        char *d = malloc(ncap);
+        if (!d)
+            break;
+        size_t len = rp_buf_len(&c->out);
+        memcpy(d, c->out.data + c->out.pos, len);
+        rp_buf_release(c->w, &c->out);
+        c->out.data = d;
+        c->out.cap = ncap;
+        c->out.pos = 0;
+        c->out.last = len;
+    }
+    return c->out.cap - c->out.last;
+}
+
 /* Appends n body bytes to c->out, as a chunk when the client gets chunked
  * framing. The caller made sure c->out has room for n + 32 bytes. */
 static void emit_body(rp_req_t *r, const char *src, size_t n)
@@ -288,29 +320,14 @@ int rp__resp_pump(rp_req_t *r)
                                         : r->lc->proxy_buffer_size);
     if (max_out < RP_BUF_SIZE)
         max_out = RP_BUF_SIZE;
+    if (r->zchain)
+        return rp__resp_pump_filtered(r);
     while (!r->resp_done && u->in.data && rp_buf_len(&u->in)) {
         if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
             return -1;
-        rp_buf_compact(&c->out);
-        size_t room = c->out.cap - c->out.last;
-        if (room < 64) {
-            if (c->out.cap >= max_out)
-                return progress;
-            if (rp_buf_append(c->w, &c->out, "", 0, max_out) != RP_OK)
-                return progress;
-            size_t ncap = RP_MIN(c->out.cap * 2, max_out);
-            char *d = malloc(ncap);
-            if (!d)
-                return progress;
-            size_t len = rp_buf_len(&c->out);
-            memcpy(d, c->out.data + c->out.pos, len);
-            rp_buf_release(c->w, &c->out);
-            c->out.data = d;
-            c->out.cap = ncap;
-            c->out.pos = 0;
-            c->out.last = len;
-            continue;
-        }
+        size_t room = rp__out_room(r, max_out);
+        if (room < 64)
+            return progress;
         char *src = u->in.data + u->in.pos;
         size_t avail = rp_buf_len(&u->in);
         int ok_body = !r->head_only && r->out_framing != RP_OUT_NONE;
@@ -371,8 +388,8 @@ int rp__resp_direct(const rp_req_t *r)
 {
     /* not over TLS: there the head and body go out best as one record,
      * which the copying path gives (one SSL_write) */
-    return !r->c->tp && !r->c->parent && r->resp_head_done && !r->resp_done && !r->head_only &&
-           (r->out_framing == RP_OUT_LENGTH || r->out_framing == RP_OUT_CLOSE) &&
+    return !r->c->tp && !r->c->parent && !r->zchain && r->resp_head_done && !r->resp_done &&
+           !r->head_only && (r->out_framing == RP_OUT_LENGTH || r->out_framing == RP_OUT_CLOSE) &&
            r->resp_kind != RP_BODY_CHUNKED;
 }
 

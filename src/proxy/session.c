@@ -153,6 +153,7 @@ void rp_conn_release_conf(rp_conn_t *c, rp_conf_t *conf)
 
 static void req_free(rp_req_t *r)
 {
+    rp_resp_filters_free(r);
     if (r->peer_held) {
         rp_peer_release(r->peer);
         r->peer_held = 0;

@@ -223,6 +223,15 @@ struct rp_req_s {
     unsigned resp_head_done : 1;
     unsigned resp_done : 1;
     unsigned up_keepalive : 1;
+
+    /* body filters (compress.c): gunzip and/or compression */
+    struct rp_filter_chain_s *zchain; /* NULL: the body passes unchanged */
+    rp_buf_t zin;                     /* body bytes waiting for the chain */
+    int zcoding;                      /* RP_Z_* the body is coded with, -1 none */
+    unsigned zgunzip : 1;             /* the backend's gzip is decoded */
+    unsigned zvary : 1;               /* Vary: Accept-Encoding is added */
+    unsigned zdirty : 1;              /* bytes went in since the last flush */
+    unsigned zfinished : 1;           /* the chain's output is complete */
 };
 
 struct rp_upconn_s {
@@ -329,6 +338,9 @@ int rp_h2stream_read(rp_conn_t *s);
 ssize_t rp_h2stream_send(rp_conn_t *s, const void *buf, size_t len);
 int rp_h2stream_head(rp_conn_t *s);
 void rp_h2stream_end(rp_conn_t *s);
+
+/* compress.c: releases a request's body filters. */
+void rp_resp_filters_free(rp_req_t *r);
 
 /* forward.c: backend side */
 void rp_proxy_start(rp_req_t *r);

@@ -1,6 +1,7 @@
 #include "proxy/worker.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "filter/filter.h"
 #include "proxy/session.h"
 
 #include <errno.h>
@@ -339,6 +340,7 @@ static void *worker_main(void *arg)
         rp_conn_close(w->conns);
     rp_pool_close_all(w);
     rp_pool_free_buckets(w);
+    rp_filter_thread_cleanup(); /* idle compression contexts */
     rp_access_log_flush(w, 1);
     return NULL;
 }

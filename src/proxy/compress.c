@@ -1,0 +1,430 @@
+/* Compression of backend responses: which body filters a response gets
+ * (gunzip, then gzip, br or zstd), how its head changes, and the pump that
+ * runs the body through them (src/filter does the coding). */
+#include "proxy/forward_int.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "filter/filter.h"
+#include "http/accept_encoding.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+static const int ce_of[RP_Z_COUNT] = { RP_CE_GZIP, RP_CE_BR, RP_CE_ZSTD };
+
+static int is_lit(rp_str_t s, const char *lit, size_t len)
+{
+    return s.len == len && rp_str_caseeq(s, rp_str(lit, len));
+}
+#define IS(s, lit) is_lit((s), (lit), sizeof(lit) - 1)
+
+/* The Accept-Encoding of the request; several fields are one list. */
+static rp_str_t accept_encoding(rp_req_t *r)
+{
+    rp_str_t v = RP_NULL_STR;
+    for (size_t i = 0; i < r->h.nfields; i++) {
+        if (!IS(r->h.fields[i].name, "accept-encoding"))
+            continue;
+        rp_str_t f = r->h.fields[i].value;
+        if (!v.data) {
+            v = f;
+            continue;
+        }
+        char *j = rp_arena_alloc(&r->arena, v.len + f.len + 3);
+        if (!j)
+            return v;
+        memcpy(j, v.data, v.len);
+        memcpy(j + v.len, ", ", 2);
+        memcpy(j + v.len + 2, f.data, f.len);
+        v = rp_str(j, v.len + f.len + 2);
+    }
+    return v;
+}
+
+static rp_str_t req_field(const rp_req_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->h.nfields; i++)
+        if (rp_str_caseeq_cstr(r->h.fields[i].name, name))
+            return r->h.fields[i].value;
+    return RP_NULL_STR;
+}
+
+/* MSIE 4 to 6, except 6 with SP2 (SV1), which handles compressed bodies. */
+static int is_msie6(rp_str_t ua)
+{
+    for (size_t i = 0; i + 7 <= ua.len; i++)
+        if (memcmp(ua.data + i, "MSIE ", 5) == 0 && ua.data[i + 5] >= '4' &&
+            ua.data[i + 5] <= '6' && ua.data[i + 6] == '.') {
+            for (size_t k = 0; k + 3 <= ua.len; k++)
+                if (memcmp(ua.data + k, "SV1", 3) == 0)
+                    return 0;
+            return 1;
+        }
+    return 0;
+}
+
+static int ua_disabled(const rp_compress_conf_t *cc, rp_str_t ua)
+{
+    if (!ua.data)
+        return 0;
+    if (cc->disable_msie6 && is_msie6(ua))
+        return 1;
+    static __thread pcre2_match_data *md;
+    if (cc->ndisable && !md)
+        md = pcre2_match_data_create(1, NULL);
+    for (size_t i = 0; i < cc->ndisable && md; i++)
+        if (pcre2_match(cc->disable[i], (PCRE2_SPTR)ua.data, ua.len, 0, 0, md, NULL) >= 0)
+            return 1;
+    return 0;
+}
+
+/* The backend's fields compression looks at. */
+typedef struct {
+    rp_str_t ctype, cenc, etag, expires;
+    int ncenc;
+    int no_transform, no_cache, no_store, private_, last_modified, vary_ae;
+} resp_info_t;
+
+static void scan_response(const rp_h1_response_t *rs, resp_info_t *ri)
+{
+    memset(ri, 0, sizeof(*ri));
+    for (size_t i = 0; i < rs->nfields; i++) {
+        rp_str_t n = rs->fields[i].name, v = rs->fields[i].value;
+        if (IS(n, "content-type")) {
+            ri->ctype = v;
+        } else if (IS(n, "content-encoding")) {
+            ri->cenc = rp_str_trim(v);
+            ri->ncenc++;
+        } else if (IS(n, "cache-control")) {
+            ri->no_transform |= rp_str_list_has_token(v, RP_STR("no-transform"));
+            ri->no_cache |= rp_str_list_has_token(v, RP_STR("no-cache"));
+            ri->no_store |= rp_str_list_has_token(v, RP_STR("no-store"));
+            ri->private_ |= rp_str_list_has_token(v, RP_STR("private"));
+        } else if (IS(n, "etag")) {
+            ri->etag = v;
+        } else if (IS(n, "expires")) {
+            ri->expires = v;
+        } else if (IS(n, "last-modified")) {
+            ri->last_modified = 1;
+        } else if (IS(n, "vary")) {
+            ri->vary_ae |= rp_str_list_has_token(v, RP_STR("accept-encoding")) ||
+                           rp_str_list_has_token(v, RP_STR("*"));
+        }
+    }
+}
+
+/* Expires that is not a valid date in the future. */
+static int expired(rp_str_t v)
+{
+    char buf[64];
+    if (!v.data)
+        return 0;
+    if (v.len >= sizeof(buf))
+        return 1;
+    memcpy(buf, v.data, v.len);
+    buf[v.len] = '\0';
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return 1;
+    return timegm(&tm) <= time(NULL);
+}
+
+/* gzip_proxied: may a response to a request that came through another
+ * proxy (it has Via) be compressed? */
+static int proxied_ok(const rp_req_t *r, const rp_compress_conf_t *cc, const resp_info_t *ri)
+{
+    if (!req_field(r, "via").data)
+        return 1;
+    int b = cc->proxied;
+    if (b & RP_GZP_ANY)
+        return 1;
+    return ((b & RP_GZP_EXPIRED) && expired(ri->expires)) ||
+           ((b & RP_GZP_NO_CACHE) && ri->no_cache) || ((b & RP_GZP_NO_STORE) && ri->no_store) ||
+           ((b & RP_GZP_PRIVATE) && ri->private_) || ((b & RP_GZP_NO_LM) && !ri->last_modified) ||
+           ((b & RP_GZP_NO_ETAG) && !ri->etag.data) ||
+           ((b & RP_GZP_AUTH) && req_field(r, "authorization").data);
+}
+
+static int type_ok(const rp_coding_conf_t *c, rp_str_t ctype)
+{
+    if (c->any_type)
+        return 1;
+    size_t n = 0;
+    while (n < ctype.len && ctype.data[n] != ';')
+        n++;
+    rp_str_t t = rp_str_trim(rp_str(ctype.data, n));
+    if (!t.len)
+        return 0;
+    if (IS(t, "text/html"))
+        return 1;
+    for (size_t i = 0; i < c->ntypes; i++)
+        if (rp_str_caseeq(c->types[i], t))
+            return 1;
+    return 0;
+}
+
+void rp__resp_filters_plan(rp_req_t *r)
+{
+    const rp_compress_conf_t *cc = &r->lc->compress;
+    if (r->zchain) /* an earlier answer's (error_page) */
+        rp_filter_chain_release(r->zchain);
+    r->zchain = NULL;
+    r->zcoding = -1;
+    r->zgunzip = r->zvary = r->zdirty = r->zfinished = 0;
+    int any_on = cc->c[RP_Z_GZIP].on || cc->c[RP_Z_BR].on || cc->c[RP_Z_ZSTD].on;
+    if (!any_on && !cc->gunzip)
+        return;
+    const rp_h1_response_t *rs = &r->resp;
+    if (rs->status < 200 || rs->status == 204 || rs->status == 304)
+        return;
+    resp_info_t ri;
+    scan_response(rs, &ri);
+    int has_body = rs->body_kind != RP_BODY_NONE && !r->head_only;
+    /* the request side: the same rules for every coding */
+    int req_ok = (cc->http_version == 10 || r->h.version_minor >= 1) && proxied_ok(r, cc, &ri) &&
+                 !ua_disabled(cc, req_field(r, "user-agent"));
+    rp_str_t ae = accept_encoding(r);
+    int backend_gzip = ri.ncenc == 1 && IS(ri.cenc, "gzip");
+
+    if (cc->gunzip && backend_gzip && !ri.no_transform) {
+        static const int gz[] = { RP_CE_GZIP };
+        int client_gzip = req_ok && ae.data && rp_accept_encoding_choose(ae, gz, 1) == RP_CE_GZIP;
+        r->zvary = 1;
+        if (client_gzip || !has_body)
+            goto vary;
+        r->zgunzip = 1;
+    }
+
+    if (any_on && (rs->status == 200 || rs->status == 403 || rs->status == 404) &&
+        (!ri.cenc.data || r->zgunzip) && !ri.no_transform) {
+        int offered[RP_Z_COUNT], n = 0;
+        int known = rs->body_kind == RP_BODY_LENGTH && !r->zgunzip;
+        for (int k = 0; k < cc->norder; k++) {
+            int z = cc->order[k];
+            const rp_coding_conf_t *c = &cc->c[z];
+            if (!c->on || !type_ok(c, ri.ctype))
+                continue;
+            if (known && rs->content_length < (uint64_t)c->min_length)
+                continue;
+            offered[n++] = ce_of[z];
+        }
+        if (n) {
+            r->zvary = 1; /* another client could get it compressed */
+            if (has_body && req_ok && ae.data) {
+                int ce = rp_accept_encoding_choose(ae, offered, (size_t)n);
+                for (int z = 0; z < RP_Z_COUNT; z++)
+                    if (ce_of[z] == ce)
+                        r->zcoding = z;
+            }
+        }
+    }
+
+    if (r->zgunzip || r->zcoding >= 0) {
+        rp_filter_chain_t *ch = rp_arena_alloc(&r->arena, sizeof(*ch));
+        int ok = ch != NULL;
+        if (ok)
+            memset(ch, 0, sizeof(*ch));
+        if (ok && r->zgunzip)
+            ok = rp_filter_chain_add(ch, RP_FILTER_GUNZIP, 0, 0, 0, 0) == 0;
+        if (ok && r->zcoding >= 0) {
+            uint64_t hint = rs->body_kind == RP_BODY_LENGTH && !r->zgunzip ? rs->content_length : 0;
+            ok = rp_filter_chain_add(ch, RP_FILTER_COMPRESS, ce_of[r->zcoding],
+                                     (int)cc->c[r->zcoding].level, (int)cc->brotli_window,
+                                     hint) == 0;
+        }
+        if (!ok) {
+            rp_log_error(RP_LOG_ERR, "cannot start the response's body filters (out of memory)");
+            if (ch)
+                rp_filter_chain_release(ch);
+            r->zgunzip = 0;
+            r->zcoding = -1;
+        } else {
+            r->zchain = ch;
+        }
+    }
+vary:
+    if (!cc->vary || ri.vary_ae)
+        r->zvary = 0;
+}
+
+const char *rp__resp_filters_coding(const rp_req_t *r)
+{
+    return r->zcoding >= 0 ? rp_coding_name(ce_of[r->zcoding]) : NULL;
+}
+
+/* How a backend field goes out when the body is transformed: 0 dropped,
+ * 1 as it is or as rewritten into *v. */
+int rp__resp_filters_field(rp_req_t *r, rp_str_t name, rp_str_t *v)
+{
+    if (!r->zchain)
+        return 1;
+    if (IS(name, "accept-ranges"))
+        return 0;
+    if (r->zgunzip && IS(name, "content-encoding"))
+        return 0;
+    if (IS(name, "etag")) {
+        /* the bytes differ: a strong validator becomes weak */
+        if (v->len >= 2 && v->data[0] == 'W' && v->data[1] == '/')
+            return 1;
+        if (!v->len || v->data[0] != '"')
+            return 0;
+        char *w = rp_arena_alloc(&r->arena, v->len + 2);
+        if (!w)
+            return 0;
+        memcpy(w, "W/", 2);
+        memcpy(w + 2, v->data, v->len);
+        *v = rp_str(w, v->len + 2);
+    }
+    return 1;
+}
+
+void rp_resp_filters_free(rp_req_t *r)
+{
+    if (r->zchain) {
+        rp_filter_chain_release(r->zchain);
+        r->zchain = NULL;
+    }
+    if (r->zin.data)
+        rp_buf_release(r->c->w, &r->zin);
+}
+
+/* Takes body bytes from the backend's buffer into r->zin (chunked framing
+ * removed). 1 when bytes moved, 0 when none, -1 on a framing error
+ * (answered). */
+static int fill_zin(rp_req_t *r)
+{
+    rp_upconn_t *u = r->up;
+    if (r->resp_done || !u || !u->in.data || !rp_buf_len(&u->in))
+        return 0;
+    rp_buf_t *z = &r->zin;
+    if (!z->data && rp_buf_alloc(r->c->w, z, RP_BUF_SIZE) != RP_OK)
+        return 0;
+    if (z->pos == z->last)
+        z->pos = z->last = 0;
+    else if (rp_buf_room(z) == 0)
+        rp_buf_compact(z);
+    size_t room = rp_buf_room(z);
+    if (!room)
+        return 0;
+    char *src = u->in.data + u->in.pos;
+    size_t avail = rp_buf_len(&u->in);
+    if (r->resp_kind == RP_BODY_CHUNKED) {
+        size_t consumed = 0, out_len = 0;
+        int rc =
+            rp_h1_chunked_decode(&r->resp_chunked, src, RP_MIN(avail, room), &consumed, &out_len);
+        if (rc == RP_ERROR) {
+            rp__up_fail(r, 502, "upstream sent invalid chunked response");
+            return -1;
+        }
+        memcpy(z->data + z->last, src, out_len);
+        z->last += out_len;
+        u->in.pos += consumed;
+        if (rc == RP_OK) {
+            r->resp_done = 1;
+            if (rp_buf_len(&u->in))
+                r->up_keepalive = 0;
+        } else if (consumed == 0 && u->in.pos > 0) {
+            rp_buf_compact(&u->in);
+        }
+        return consumed > 0;
+    }
+    size_t n = RP_MIN(avail, room);
+    if (r->resp_kind == RP_BODY_LENGTH) {
+        if ((uint64_t)n > r->resp_left)
+            n = (size_t)r->resp_left;
+        r->resp_left -= n;
+    }
+    memcpy(z->data + z->last, src, n);
+    z->last += n;
+    u->in.pos += n;
+    if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
+        r->resp_done = 1;
+        if (rp_buf_len(&u->in))
+            r->up_keepalive = 0;
+    }
+    return n > 0;
+}
+
+int rp__resp_pump_filtered(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    const rp_compress_conf_t *cc = &r->lc->compress;
+    size_t max_out = (size_t)(r->zcoding >= 0 ? cc->c[r->zcoding].buffers : cc->gunzip_buffers);
+    int chunked = r->out_framing == RP_OUT_CHUNKED;
+    int progress = 0;
+    for (int round = 0; round < 256 && !r->zfinished; round++) {
+        int f = fill_zin(r);
+        if (f < 0)
+            return -1;
+        progress |= f;
+        rp_upconn_t *u = r->up;
+        size_t zl = r->zin.data ? rp_buf_len(&r->zin) : 0;
+        int mode;
+        if (r->resp_done)
+            mode = RP_FILTER_FINISH;
+        else if (zl || r->zchain->pending)
+            mode = RP_FILTER_RUN;
+        else if (r->zdirty && u && !u->readable && !u->eof)
+            mode = RP_FILTER_FLUSH; /* the backend paused: what it sent goes out now */
+        else
+            break;
+        size_t frame = chunked ? 12 : 0; /* hex size, CRLF, CRLF */
+        size_t room = rp__out_room(r, max_out);
+        if (room < frame + 64)
+            break; /* the client must take some first */
+        size_t at = c->out.last;
+        unsigned char *dst = (unsigned char *)c->out.data + at + (chunked ? 10 : 0);
+        size_t consumed = 0, produced = 0;
+        int rc =
+            rp_filter_chain_run(r->zchain, zl ? (unsigned char *)r->zin.data + r->zin.pos : NULL,
+                                zl, &consumed, dst, room - frame, &produced, mode);
+        if (rc < 0) {
+            rp_log_error(RP_LOG_ERR,
+                         "%s of the upstream response failed (%s), client: %s, request: %" PRIu64,
+                         r->zgunzip ? "gunzip" : "compression",
+                         r->zchain->error ? r->zchain->error : "error", c->peer_addr, r->id);
+            rp__up_detach(r, 0);
+            r->keep_alive = 0;
+            rp_conn_flush(c);
+            rp_conn_close(c);
+            return -1;
+        }
+        if (consumed) {
+            r->zin.pos += consumed;
+            r->zdirty = 1;
+        }
+        if (rc == 1 && mode == RP_FILTER_FLUSH)
+            r->zdirty = 0;
+        if (produced) {
+            if (chunked) {
+                char hex[20];
+                size_t hn = rp_u64_fmt(hex, produced, 1);
+                char *o = c->out.data + at;
+                memcpy(o, hex, hn);
+                memcpy(o + hn, "\r\n", 2);
+                if (hn + 2 != 10)
+                    memmove(o + hn + 2, dst, produced);
+                memcpy(o + hn + 2 + produced, "\r\n", 2);
+                c->out.last = at + hn + 2 + produced + 2;
+            } else {
+                c->out.last = at + produced;
+            }
+            r->body_sent += produced;
+        }
+        if (rc == 1 && mode == RP_FILTER_FINISH) {
+            r->zfinished = 1;
+            progress = 1;
+            break;
+        }
+        if (!consumed && !produced)
+            break;
+        progress = 1;
+    }
+    return progress;
+}
