@@ -154,7 +154,9 @@ static int set_types(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, 
             c->any_type = 1;
             continue;
         }
-        if (!strchr(t, '/') || strchr(t, ';') || strchr(t, ' '))
+        const char *sl = strchr(t, '/');
+        if (!sl || sl == t || !sl[1] || strchr(t, ';') || strchr(t, ' ') ||
+            (strchr(t, '*') && strcmp(sl, "/*") != 0))
             return rp__conf_err(p, n, "invalid MIME type \"%s\" in \"%s\" directive", t, n->name);
         if (strcasecmp(t, "text/html") == 0)
             continue; /* always included */
@@ -319,6 +321,16 @@ static int set_preference(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t
                 return rp__conf_err(p, n, "coding \"%s\" is listed twice in \"%s\"", n->args[i],
                                     n->name);
         c->order[c->norder++] = z;
+    }
+    /* codings not listed come after, in the default order: the list
+     * breaks ties, it does not switch codings off */
+    static const int rest[RP_Z_COUNT] = { RP_Z_ZSTD, RP_Z_BR, RP_Z_GZIP };
+    for (int k = 0; k < RP_Z_COUNT; k++) {
+        int seen = 0;
+        for (int j = 0; j < c->norder; j++)
+            seen |= c->order[j] == rest[k];
+        if (!seen)
+            c->order[c->norder++] = rest[k];
     }
     return RP_OK;
 }

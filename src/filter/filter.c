@@ -64,6 +64,7 @@ static __thread int npool[K_COUNT];
 #define BR_CACHE 48
 static __thread void *br_cache[BR_CACHE];
 static __thread int nbr_cache;
+static __thread size_t br_cached; /* bytes in br_cache */
 
 typedef struct {
     size_t size;
@@ -77,6 +78,7 @@ static void *br_alloc(void *opaque, size_t size)
         br_hdr_t *h = br_cache[i];
         if (h->size == size) {
             br_cache[i] = br_cache[--nbr_cache];
+            br_cached -= size;
             return h + 1;
         }
     }
@@ -93,8 +95,9 @@ static void br_free(void *opaque, void *p)
     if (!p)
         return;
     br_hdr_t *h = (br_hdr_t *)p - 1;
-    if (nbr_cache < BR_CACHE) {
+    if (nbr_cache < BR_CACHE && br_cached + h->size <= RP_FILTER_KEEP_MAX) {
         br_cache[nbr_cache++] = h;
+        br_cached += h->size;
         return;
     }
     free(h);
@@ -136,7 +139,9 @@ static void stage_put(rp_filter_stage_t *s)
         BrotliEncoderDestroyInstance(s->u.br);
         s->u.br = NULL;
     }
-    if (npool[s->kind] >= RP_FILTER_POOL_MAX) {
+    /* a context grown by a high level is not kept idle */
+    if (npool[s->kind] >= RP_FILTER_POOL_MAX ||
+        (s->kind == K_ZSTD && s->z_ready && ZSTD_sizeof_CCtx(s->u.zc) > RP_FILTER_KEEP_MAX)) {
         stage_destroy(s);
         return;
     }
@@ -157,6 +162,7 @@ void rp_filter_thread_cleanup(void)
     }
     while (nbr_cache > 0)
         free(br_cache[--nbr_cache]);
+    br_cached = 0;
 }
 
 /* Readies a stage for a new body. */
@@ -213,8 +219,8 @@ static int stage_start(rp_filter_stage_t *s, int level, int window_log, uint64_t
         }
         if (ZSTD_isError(ZSTD_CCtx_setParameter(s->u.zc, ZSTD_c_compressionLevel, level)))
             return -1;
-        /* a 512 KiB window at most for bodies of unknown size: the memory
-         * of a response stays near brotli's and gzip's */
+        /* a 512 KiB window at most for bodies of unknown size (level 3
+         * would take 2 MiB); a known size lets zstd size it itself */
         if (!size_hint)
             ZSTD_CCtx_setParameter(s->u.zc, ZSTD_c_windowLog, 19);
         else

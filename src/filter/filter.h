@@ -73,7 +73,10 @@ void rp_filter_chain_release(rp_filter_chain_t *ch);
 /* Frees the calling thread's idle contexts (a worker thread ending). */
 void rp_filter_thread_cleanup(void);
 
-/* Idle contexts kept per thread and per kind. */
-#define RP_FILTER_POOL_MAX 16
+/* Idle contexts kept per thread and per kind; a zstd context, and the
+ * thread's cache of brotli blocks, larger than RP_FILTER_KEEP_MAX are freed
+ * rather than kept (high levels). */
+#define RP_FILTER_POOL_MAX 8
+#define RP_FILTER_KEEP_MAX (8u << 20)
 
 #endif

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -96,7 +97,7 @@ static void scan_response(const rp_h1_response_t *rs, resp_info_t *ri)
         rp_str_t n = rs->fields[i].name, v = rs->fields[i].value;
         if (IS(n, "content-type")) {
             ri->ctype = v;
-        } else if (IS(n, "content-encoding")) {
+        } else if (IS(n, "content-encoding") && rp_str_trim(v).len) {
             ri->cenc = rp_str_trim(v);
             ri->ncenc++;
         } else if (IS(n, "cache-control")) {
@@ -163,9 +164,17 @@ static int type_ok(const rp_coding_conf_t *c, rp_str_t ctype)
         return 0;
     if (IS(t, "text/html"))
         return 1;
-    for (size_t i = 0; i < c->ntypes; i++)
-        if (rp_str_caseeq(c->types[i], t))
+    for (size_t i = 0; i < c->ntypes; i++) {
+        rp_str_t p = c->types[i];
+        if (p.len >= 2 && p.data[p.len - 1] == '*' && p.data[p.len - 2] == '/') {
+            /* a wildcard subtype: every subtype of the top-level type */
+            if (t.len >= p.len - 1 &&
+                rp_str_caseeq(rp_str(t.data, p.len - 1), rp_str(p.data, p.len - 1)))
+                return 1;
+        } else if (rp_str_caseeq(p, t)) {
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -190,9 +199,10 @@ void rp__resp_filters_plan(rp_req_t *r)
     int req_ok = (cc->http_version == 10 || r->h.version_minor >= 1) && proxied_ok(r, cc, &ri) &&
                  !ua_disabled(cc, req_field(r, "user-agent"));
     rp_str_t ae = accept_encoding(r);
-    int backend_gzip = ri.ncenc == 1 && IS(ri.cenc, "gzip");
+    int backend_gzip = ri.ncenc == 1 && (IS(ri.cenc, "gzip") || IS(ri.cenc, "x-gzip"));
 
-    if (cc->gunzip && backend_gzip && !ri.no_transform) {
+    /* a 206 holds a part of the gzip stream, which cannot be decoded alone */
+    if (cc->gunzip && backend_gzip && !ri.no_transform && rs->status != 206) {
         static const int gz[] = { RP_CE_GZIP };
         int client_gzip = req_ok && ae.data && rp_accept_encoding_choose(ae, gz, 1) == RP_CE_GZIP;
         r->zvary = 1;
@@ -351,12 +361,69 @@ static int fill_zin(rp_req_t *r)
     return n > 0;
 }
 
+/* Output bytes held for the client before the chain waits. */
+static size_t max_out(const rp_req_t *r)
+{
+    const rp_compress_conf_t *cc = &r->lc->compress;
+    return (size_t)(r->zcoding >= 0 ? cc->c[r->zcoding].buffers : cc->gunzip_buffers);
+}
+
+/* One run of the chain from r->zin into c->out (as a chunk when the client
+ * gets chunked framing). 1 when bytes moved, 0 when none could (no room, or
+ * nothing to do), -1 on an error (logged; the caller closes). Sets
+ * r->zfinished when FINISH completed. */
+static int chain_step(rp_req_t *r, int mode)
+{
+    rp_conn_t *c = r->c;
+    int chunked = r->out_framing == RP_OUT_CHUNKED;
+    size_t zl = r->zin.data ? rp_buf_len(&r->zin) : 0;
+    size_t frame = chunked ? 12 : 0; /* hex size, CRLF, CRLF */
+    size_t room = rp__out_room(r, max_out(r));
+    if (room < frame + 64)
+        return 0; /* the client must take some first */
+    size_t at = c->out.last;
+    unsigned char *dst = (unsigned char *)c->out.data + at + (chunked ? 10 : 0);
+    size_t consumed = 0, produced = 0;
+    int rc = rp_filter_chain_run(r->zchain, zl ? (unsigned char *)r->zin.data + r->zin.pos : NULL,
+                                 zl, &consumed, dst, room - frame, &produced, mode);
+    if (rc < 0) {
+        rp_log_error(RP_LOG_ERR, "%s of the response failed (%s), client: %s, request: %" PRIu64,
+                     r->zgunzip ? "gunzip" : "compression",
+                     r->zchain->error ? r->zchain->error : "error", c->peer_addr, r->id);
+        return -1;
+    }
+    if (consumed) {
+        r->zin.pos += consumed;
+        r->zdirty = 1;
+    }
+    if (rc == 1 && mode == RP_FILTER_FLUSH)
+        r->zdirty = 0;
+    if (produced) {
+        if (chunked) {
+            char hex[20];
+            size_t hn = rp_u64_fmt(hex, produced, 1);
+            char *o = c->out.data + at;
+            memcpy(o, hex, hn);
+            memcpy(o + hn, "\r\n", 2);
+            if (hn + 2 != 10)
+                memmove(o + hn + 2, dst, produced);
+            memcpy(o + hn + 2 + produced, "\r\n", 2);
+            c->out.last = at + hn + 2 + produced + 2;
+        } else {
+            c->out.last = at + produced;
+        }
+        r->body_sent += produced;
+    }
+    if (rc == 1 && mode == RP_FILTER_FINISH) {
+        r->zfinished = 1;
+        return 1;
+    }
+    return consumed || produced;
+}
+
 int rp__resp_pump_filtered(rp_req_t *r)
 {
     rp_conn_t *c = r->c;
-    const rp_compress_conf_t *cc = &r->lc->compress;
-    size_t max_out = (size_t)(r->zcoding >= 0 ? cc->c[r->zcoding].buffers : cc->gunzip_buffers);
-    int chunked = r->out_framing == RP_OUT_CHUNKED;
     int progress = 0;
     for (int round = 0; round < 256 && !r->zfinished; round++) {
         int f = fill_zin(r);
@@ -364,67 +431,99 @@ int rp__resp_pump_filtered(rp_req_t *r)
             return -1;
         progress |= f;
         rp_upconn_t *u = r->up;
-        size_t zl = r->zin.data ? rp_buf_len(&r->zin) : 0;
         int mode;
         if (r->resp_done)
             mode = RP_FILTER_FINISH;
-        else if (zl || r->zchain->pending)
+        else if ((r->zin.data && rp_buf_len(&r->zin)) || r->zchain->pending)
             mode = RP_FILTER_RUN;
         else if (r->zdirty && u && !u->readable && !u->eof)
             mode = RP_FILTER_FLUSH; /* the backend paused: what it sent goes out now */
         else
             break;
-        size_t frame = chunked ? 12 : 0; /* hex size, CRLF, CRLF */
-        size_t room = rp__out_room(r, max_out);
-        if (room < frame + 64)
-            break; /* the client must take some first */
-        size_t at = c->out.last;
-        unsigned char *dst = (unsigned char *)c->out.data + at + (chunked ? 10 : 0);
-        size_t consumed = 0, produced = 0;
-        int rc =
-            rp_filter_chain_run(r->zchain, zl ? (unsigned char *)r->zin.data + r->zin.pos : NULL,
-                                zl, &consumed, dst, room - frame, &produced, mode);
+        int rc = chain_step(r, mode);
         if (rc < 0) {
-            rp_log_error(RP_LOG_ERR,
-                         "%s of the upstream response failed (%s), client: %s, request: %" PRIu64,
-                         r->zgunzip ? "gunzip" : "compression",
-                         r->zchain->error ? r->zchain->error : "error", c->peer_addr, r->id);
             rp__up_detach(r, 0);
             r->keep_alive = 0;
             rp_conn_flush(c);
             rp_conn_close(c);
             return -1;
         }
-        if (consumed) {
-            r->zin.pos += consumed;
-            r->zdirty = 1;
-        }
-        if (rc == 1 && mode == RP_FILTER_FLUSH)
-            r->zdirty = 0;
-        if (produced) {
-            if (chunked) {
-                char hex[20];
-                size_t hn = rp_u64_fmt(hex, produced, 1);
-                char *o = c->out.data + at;
-                memcpy(o, hex, hn);
-                memcpy(o + hn, "\r\n", 2);
-                if (hn + 2 != 10)
-                    memmove(o + hn + 2, dst, produced);
-                memcpy(o + hn + 2 + produced, "\r\n", 2);
-                c->out.last = at + hn + 2 + produced + 2;
-            } else {
-                c->out.last = at + produced;
-            }
-            r->body_sent += produced;
-        }
-        if (rc == 1 && mode == RP_FILTER_FINISH) {
-            r->zfinished = 1;
-            progress = 1;
-            break;
-        }
-        if (!consumed && !produced)
+        if (rc == 0)
             break;
         progress = 1;
     }
     return progress;
+}
+
+/* ---- local files ---- */
+
+int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size)
+{
+    rp_h1_response_t saved = r->resp;
+    rp_http_field_t f = { RP_STR("content-type"), ctype };
+    memset(&r->resp, 0, sizeof(r->resp));
+    r->resp.status = status;
+    r->resp.fields = &f;
+    r->resp.nfields = 1;
+    r->resp.body_kind = RP_BODY_LENGTH;
+    r->resp.content_length = size;
+    rp__resp_filters_plan(r);
+    r->resp = saved;
+    return r->zchain != NULL;
+}
+
+size_t rp_resp_filters_head(const rp_req_t *r, char *buf, size_t cap)
+{
+    const char *coding = r->zchain ? rp__resp_filters_coding(r) : NULL;
+    int n = snprintf(buf, cap, "%s%s%s%s", coding ? "Content-Encoding: " : "", coding ? coding : "",
+                     coding ? "\r\n" : "", r->zvary ? "Vary: Accept-Encoding\r\n" : "");
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+int rp_resp_filters_file(rp_req_t *r)
+{
+    rp_conn_t *c = r->c;
+    for (int round = 0; round < 64; round++) {
+        if (c->out.data && rp_buf_len(&c->out)) {
+            int rc = rp_conn_flush(c);
+            if (rc == RP_ERROR) {
+                rp_conn_close(c);
+                return -1;
+            }
+            if (rc == RP_AGAIN)
+                return 0;
+        }
+        if (r->zfinished)
+            return 1;
+        rp_buf_t *z = &r->zin;
+        if (!z->data && rp_buf_alloc(c->w, z, RP_BUF_SIZE) != RP_OK) {
+            rp_conn_close(c);
+            return -1;
+        }
+        if (z->pos == z->last)
+            z->pos = z->last = 0;
+        if (r->file_left && rp_buf_room(z)) {
+            ssize_t got = pread(r->file_fd, z->data + z->last, RP_MIN(rp_buf_room(z), r->file_left),
+                                r->file_off);
+            if (got <= 0) {
+                rp_conn_close(c); /* the file shrank: never a short body */
+                return -1;
+            }
+            z->last += (size_t)got;
+            r->file_off += got;
+            r->file_left -= (uint64_t)got;
+        }
+        int rc = chain_step(r, r->file_left ? RP_FILTER_RUN : RP_FILTER_FINISH);
+        if (rc < 0) {
+            rp_conn_close(c);
+            return -1;
+        }
+        if (r->zfinished && r->out_framing == RP_OUT_CHUNKED &&
+            rp__out_add(r, "0\r\n\r\n", 5) != RP_OK) {
+            rp_conn_close(c);
+            return -1;
+        }
+    }
+    rp_timer_set(&c->w->loop, &c->resume, 0); /* others' turn; continue after */
+    return 0;
 }

@@ -535,6 +535,15 @@ int rp__req_run(rp_conn_t *c)
         rp_conn_set_timer(c, r->lc->send_timeout);
         return 0;
     }
+    if (r->zchain && r->file_fd > 0) {
+        int zr = rp_resp_filters_file(r);
+        if (zr < 0)
+            return 0;
+        if (zr == 0) {
+            rp_conn_set_timer(c, r->lc->send_timeout);
+            return 0;
+        }
+    }
     while (r->file_left > 0) {
         if (!c->writable) {
             rp_conn_set_timer(c, r->lc->send_timeout);
@@ -1185,24 +1194,27 @@ static void do_static(rp_req_t *r)
         r->phase = RP_PHASE_HANDLE;
         return;
     }
-    char hdr[320];
+    char hdr[400];
     rp_str_t ctype = rp_mime_type(lc, rp_str_cstr(path));
     int hn = snprintf(hdr, sizeof(hdr), "Content-Type: %.*s\r\nLast-Modified: %s\r\n",
                       (int)RP_MIN(ctype.len, 200), ctype.data, lm);
-    if (rp_req_write_head(r, status, hdr, (size_t)hn, RP_OUT_LENGTH, (uint64_t)st.st_size) !=
-        RP_OK) {
+    int framing = RP_OUT_LENGTH;
+    if (rp_static_filters_plan(r, status, ctype, (uint64_t)st.st_size))
+        framing = r->h.version_minor >= 1 && !r->c->parent ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
+    hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
+    if (rp_req_write_head(r, status, hdr, (size_t)hn, framing, (uint64_t)st.st_size) != RP_OK) {
         close(fd);
         rp_conn_close(r->c);
         return;
     }
-    if (r->head_only || st.st_size == 0) {
+    if (r->head_only || (st.st_size == 0 && !r->zchain)) {
         close(fd);
     } else {
         r->file_fd = fd;
         r->file_off = 0;
         r->file_left = (uint64_t)st.st_size;
         rp_conn_nodelay(r->c, lc);
-        if (lc->tcp_nopush && lc->sendfile && !r->c->parent) {
+        if (lc->tcp_nopush && lc->sendfile && !r->c->parent && !r->zchain) {
             /* head and first file bytes in full packets (TCP_CORK) */
             int one = 1;
             setsockopt(r->c->io.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));

@@ -339,8 +339,16 @@ ssize_t rp_h2stream_send(rp_conn_t *s, const void *buf, size_t len);
 int rp_h2stream_head(rp_conn_t *s);
 void rp_h2stream_end(rp_conn_t *s);
 
-/* compress.c: releases a request's body filters. */
+/* compress.c: body filters (gzip, br, zstd) */
 void rp_resp_filters_free(rp_req_t *r);
+/* A local file of `size` bytes with type ctype: chooses its filters as for
+ * a backend response; 1 when its body is transformed. */
+int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size);
+/* The Content-Encoding and Vary lines the filters add to a local head. */
+size_t rp_resp_filters_head(const rp_req_t *r, char *buf, size_t cap);
+/* Sends r->file_fd through the filters: 1 done, 0 waiting for the client,
+ * -1 closed. */
+int rp_resp_filters_file(rp_req_t *r);
 
 /* forward.c: backend side */
 void rp_proxy_start(rp_req_t *r);

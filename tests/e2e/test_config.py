@@ -166,7 +166,6 @@ def _shared_conf(name):
 
 @pytest.mark.rampart_only
 @pytest.mark.parametrize("name,directive", [
-    ("compression.conf", "gzip"),
     ("caching.conf", "proxy_cache"),
 ])
 def test_not_supported_yet(conf_test, tmp_path, name, directive):
@@ -185,6 +184,29 @@ def test_not_supported_yet(conf_test, tmp_path, name, directive):
     assert rc != 0, out
     assert "is not supported yet" in out, out
     assert re.search(r"in %s:\d+" % re.escape(str(tmp_path / "frag.conf")), out), out
+
+
+def test_compression_conf_as_it_stands(rampart, backend, tmp_path):
+    """../shared/configs/compression.conf with only its listen port made
+    local (and an upstream backend_servers for it): JSON and CSS answers are
+    gzip'd for a client that accepts gzip, decode to the backend's bytes,
+    and the backend got the client's Host and Accept-Encoding."""
+    import gzip
+    from helpers import get, reply
+    body = b'{"items": [' + b", ".join(b'{"id": %d, "name": "item"}' % i for i in range(200)) + b"]}"
+    b = backend("cmp", reply(200, [("Content-Type", "application/json")], body))
+    frag = _shared_conf("compression.conf")
+    frag = re.sub(r"listen 80;", "listen @LISTEN@;", frag)
+    r = rampart("upstream backend_servers { server %s; }\n" % b.addr + frag)
+    resp = get(r.port, "/api", headers=[("Accept-Encoding", "gzip")], host="shop.example")
+    assert resp.status == 200
+    assert resp.header("content-encoding") == "gzip"
+    assert resp.header("content-length") is None
+    assert gzip.decompress(resp.body) == body
+    assert b.requests[-1].header("host") == "shop.example"
+    assert b.requests[-1].header("accept-encoding") == "gzip"
+    plain = get(r.port, "/api", host="shop.example")
+    assert plain.header("content-encoding") is None and plain.body == body
 
 
 @pytest.mark.rampart_only
