@@ -89,6 +89,8 @@ def _module_locations():
             _loc("/zs/", "zstd on;\nzstd_types %s;\ngzip_vary on;" % TYPES),
             _loc("/all/", _all_on() + "gzip_vary on;"),
             _loc("/pref/", _all_on() + "compression_preference gzip br zstd;"),
+            _loc("/pref1/", _all_on() + "compression_preference gzip;"),
+            _loc("/tstar/", "gzip on;\ngzip_types text/* application/json;"),
             _loc("/mlall/", _all_on("text/plain") + "gzip_min_length 1000;\n"
                  "brotli_min_length 2000;\nzstd_min_length 3000;"),
             _loc("/types/", "gzip on; gzip_types text/css;\nbrotli on; brotli_types "
@@ -1372,3 +1374,47 @@ def test_config_all_directives_accepted(conf_test):
     """ + body
     rc, out, path = conf_test(body)
     assert rc == 0, out
+
+
+# ================================================================ later additions
+
+
+@rampart_only
+@pytest.mark.parametrize("ae,want", [("br", "br"), ("br, gzip", "gzip"), ("zstd, br", "zstd"),
+                                     ("zstd;q=0.5, br", "br")])
+def test_preference_list_ranks_only(srv, ae, want):
+    """compression_preference gzip: gzip wins ties; codings not listed rank
+    after it in the default order (zstd, br) and are still used."""
+    body = text_body(5000, 3)
+    resp, breq = fetch(srv, "/pref1/" + q(size=5000, seed=3), ae=ae)
+    assert_backend_got(breq, "/pref1/", ae)
+    assert_compressed(resp, want, body)
+
+
+@rampart_only
+@pytest.mark.parametrize("ct,compressed", [("text/plain", True), ("text/csv; charset=utf-8", True),
+                                           ("application/json", True), ("image/png", False),
+                                           ("textual/plain", False)])
+def test_types_wildcard_subtype(srv, ct, compressed):
+    """gzip_types text/*: every text/ subtype matches, nothing else."""
+    body = text_body(5000, 4)
+    resp, breq = fetch(srv, "/tstar/" + q(size=5000, seed=4, ct=ct), ae="gzip")
+    assert_backend_got(breq, "/tstar/", "gzip")
+    if compressed:
+        assert_compressed(resp, "gzip", body)
+    else:
+        assert_identity(resp, body)
+
+
+@rampart_only
+def test_gunzip_leaves_206_alone(srv):
+    """A 206 holds part of a gzip stream, which cannot be decoded alone: it
+    passes untouched even to a client that does not accept gzip."""
+    sent, _ = ch.scripted_body({"size": "3000", "seed": "8", "pre": "gzip"})
+    resp, breq = fetch(srv, "/gunzip/" + q(size=3000, seed=8, pre="gzip", status=206,
+                                          h="Content-Range: bytes 0-%d/90000" % (len(sent) - 1)))
+    assert_backend_got(breq, "/gunzip/", None)
+    assert resp.status == 206
+    assert resp.header("Content-Encoding") == "gzip", resp
+    assert resp.header("Content-Length") == str(len(sent)), resp
+    assert sha(resp.body) == sha(sent)
