@@ -63,7 +63,7 @@ build/tests/%: tests/unit/%.c build/librampart.a
 unit: $(UNIT_BIN)
 	@fail=0; total=0; for t in $(UNIT_BIN); do total=$$((total+1)); \
 	  $$t >/tmp/rampart-unit.$$$$ 2>&1 || { fail=$$((fail+1)); cat /tmp/rampart-unit.$$$$; }; \
-	  grep -h -E '^\[  (PASSED|FAILED) \]' /tmp/rampart-unit.$$$$ | sed "s|^|$$(basename $$t): |"; \
+	  grep -h -E '^\[  (PASSED|FAILED)  \]' /tmp/rampart-unit.$$$$ | sed "s|^|$$(basename $$t): |"; \
 	done; rm -f /tmp/rampart-unit.$$$$; \
 	echo "unit: $$total test programs, $$fail failed"; test $$fail -eq 0
 

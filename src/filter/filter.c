@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_srcSizeHint */
 #include <zstd.h>
 
 #include "http/accept_encoding.h"
@@ -20,6 +21,14 @@ struct rp_filter_stage_s {
     int finished;    /* FINISH done (deflate, brotli, zstd); inflate: between members */
     int started;     /* inflate: some input seen */
     int member_open; /* inflate: inside a gzip member */
+    int padding;     /* inflate: bytes after a member that start no member:
+                        the rest of the body is dropped */
+    int pend;        /* a FLUSH or FINISH that ran out of room with all its
+                        input taken: completed before new input is taken */
+    /* deflate: output of a flush made when the caller's room was too small
+     * for one (zlib needs a few bytes), handed out from here */
+    unsigned char spill[64];
+    size_t spill_pos, spill_len;
     union {
         z_stream z;
         BrotliEncoderState *br;
@@ -168,7 +177,8 @@ void rp_filter_thread_cleanup(void)
 /* Readies a stage for a new body. */
 static int stage_start(rp_filter_stage_t *s, int level, int window_log, uint64_t size_hint)
 {
-    s->finished = s->started = s->member_open = 0;
+    s->finished = s->started = s->member_open = s->padding = s->pend = 0;
+    s->spill_pos = s->spill_len = 0;
     switch (s->kind) {
     case K_DEFLATE:
         if (!s->z_ready) {
@@ -223,17 +233,18 @@ static int stage_start(rp_filter_stage_t *s, int level, int window_log, uint64_t
          * would take 2 MiB); a known size lets zstd size it itself */
         if (!size_hint)
             ZSTD_CCtx_setParameter(s->u.zc, ZSTD_c_windowLog, 19);
-        else
-            ZSTD_CCtx_setPledgedSrcSize(s->u.zc, size_hint);
+        else /* a hint, not a promise: a body of another size still codes */
+            ZSTD_CCtx_setParameter(s->u.zc, ZSTD_c_srcSizeHint,
+                                   (int)(size_hint > (1u << 30) ? (1u << 30) : size_hint));
         return 0;
     }
     return -1;
 }
 
-/* One stage over one input and one output. Returns 1 when the mode's work
- * is complete (RUN: all input taken), 0 when output room ran out, -1 on an
- * error. */
-static int stage_step(rp_filter_stage_t *s, const unsigned char *in, size_t inlen, size_t *consumed,
+/* One codec call over one input and one output. Returns 1 when the mode's
+ * work is complete (RUN: all input taken), 0 when output room ran out, -1
+ * on an error. */
+static int codec_step(rp_filter_stage_t *s, const unsigned char *in, size_t inlen, size_t *consumed,
                       unsigned char *out, size_t outcap, size_t *produced, int mode,
                       const char **err)
 {
@@ -282,10 +293,15 @@ static int stage_step(rp_filter_stage_t *s, const unsigned char *in, size_t inle
         for (;;) {
             if (ci == inlen && (mode == RP_FILTER_RUN || !s->member_open))
                 break;
+            if (s->padding) {
+                ci = inlen;
+                break;
+            }
             if (!s->member_open && ci < inlen) {
                 /* the start of a member; anything else after a complete
-                 * member is padding and is dropped */
+                 * member is padding, dropped with all that follows */
                 if (s->started && in[ci] != 0x1f) {
+                    s->padding = 1;
                     ci = inlen;
                     break;
                 }
@@ -413,6 +429,75 @@ static int stage_step(rp_filter_stage_t *s, const unsigned char *in, size_t inle
     return -1;
 }
 
+/* codec_step, with deflate's small rooms going through the spill. */
+static int stage_step_room(rp_filter_stage_t *s, const unsigned char *in, size_t inlen,
+                           size_t *consumed, unsigned char *out, size_t outcap, size_t *produced,
+                           int mode, const char **err)
+{
+    if (s->kind != K_DEFLATE || outcap >= 16 || s->finished)
+        return codec_step(s, in, inlen, consumed, out, outcap, produced, mode, err);
+    size_t p = 0;
+    int rc = codec_step(s, in, inlen, consumed, s->spill, sizeof(s->spill), &p, mode, err);
+    if (rc < 0)
+        return -1;
+    size_t n = p < outcap ? p : outcap;
+    memcpy(out, s->spill, n);
+    s->spill_pos = n;
+    s->spill_len = p;
+    *produced = n;
+    if (n < p)
+        return 0; /* the rest is handed out by the next calls */
+    return rc;
+}
+
+/* A stage over one input and one output: the codec call, plus a flush or
+ * finish left pending (completed before new input goes in: brotli refuses
+ * input in the middle of one), plus deflate's spill for rooms too small for
+ * a flush. Same results as codec_step. */
+static int stage_step(rp_filter_stage_t *s, const unsigned char *in, size_t inlen, size_t *consumed,
+                      unsigned char *out, size_t outcap, size_t *produced, int mode,
+                      const char **err)
+{
+    *consumed = *produced = 0;
+    size_t p0 = 0;
+    if (s->spill_pos < s->spill_len) {
+        size_t n = s->spill_len - s->spill_pos;
+        if (n > outcap)
+            n = outcap;
+        memcpy(out, s->spill + s->spill_pos, n);
+        s->spill_pos += n;
+        p0 = n;
+        if (s->spill_pos < s->spill_len) {
+            *produced = p0;
+            return 0;
+        }
+    }
+    if (s->pend) {
+        size_t c = 0, p = 0;
+        int rc = p0 == outcap
+                     ? 0
+                     : stage_step_room(s, NULL, 0, &c, out + p0, outcap - p0, &p, s->pend, err);
+        if (rc < 0)
+            return -1;
+        p0 += p;
+        if (rc == 0) {
+            *produced = p0;
+            return 0;
+        }
+        s->pend = 0;
+    }
+    size_t c = 0, p = 0;
+    int rc =
+        p0 == outcap ? 0 : stage_step_room(s, in, inlen, &c, out + p0, outcap - p0, &p, mode, err);
+    if (rc < 0)
+        return -1;
+    *consumed = c;
+    *produced = p0 + p;
+    if (rc == 0 && mode != RP_FILTER_RUN && c == inlen)
+        s->pend = mode;
+    return rc;
+}
+
 /* ---- chains ---- */
 
 int rp_filter_chain_add(rp_filter_chain_t *ch, int id, int coding, int level, int window_log,
@@ -475,7 +560,7 @@ int rp_filter_chain_run(rp_filter_chain_t *ch, const unsigned char *in, size_t i
             const unsigned char *src;
             size_t srclen;
             if (i == 0) {
-                src = in + *consumed;
+                src = in ? in + *consumed : in;
                 srclen = inlen - *consumed;
             } else {
                 src = ch->mid[i - 1] + ch->mid_pos[i - 1];

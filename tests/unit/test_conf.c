@@ -67,8 +67,27 @@ static const err_case_t err_cases[] = {
     { "daemon maybe;",
       "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" in @:1" },
     { "worker_processes 0;", "invalid value \"0\" in \"worker_processes\" directive in @:1" },
-    { "http {\n gzip on;\n}", "\"gzip\" directive is not supported yet in @:2" },
-    { "http { gzip_types text/plain; }", "\"gzip_types\" directive is not supported yet in @:1" },
+    { "http {\n gzip_static on;\n}", "\"gzip_static\" directive is not supported yet in @:2" },
+    { "http {\n gzip_comp_level 10;\n}",
+      "\"gzip_comp_level\" must be between 1 and 9, not \"10\" in @:2" },
+    { "http { gzip on; gzip maybe; }", "\"gzip\" directive is duplicate in @:1" },
+    { "http { gzip_proxied any sometimes; }",
+      "invalid value \"sometimes\" in \"gzip_proxied\" directive in @:1" },
+    { "http { gzip_types text; }",
+      "invalid MIME type \"text\" in \"gzip_types\" directive in @:1" },
+    { "http { gzip_types te*t/html; }",
+      "invalid MIME type \"te*t/html\" in \"gzip_types\" directive in @:1" },
+    { "http { brotli_window 3000; }",
+      "\"brotli_window\" must be a power of two from 1k to 16m, not \"3000\" in @:1" },
+    { "http { compression_preference gzip deflate; }",
+      "unknown coding \"deflate\" in \"compression_preference\", it must be gzip, br or zstd in "
+      "@:1" },
+    { "http { compression_preference br br; }",
+      "coding \"br\" is listed twice in \"compression_preference\" in @:1" },
+    { "http { gzip_buffers 0 4k; }",
+      "invalid value \"0 4k\" in \"gzip_buffers\" directive in @:1" },
+    { "http { gzip_http_version 2; }", "invalid value \"2\" in \"gzip_http_version\" directive, it "
+                                       "must be \"1.0\" or \"1.1\" in @:1" },
     { "http { ssl_early_data on; }", "\"ssl_early_data\" directive is not supported yet in @:1" },
     { "http { proxy_cache_path /x keys_zone=a:1m; }",
       "\"proxy_cache_path\" directive is not supported yet in @:1" },
@@ -1412,7 +1431,8 @@ static void test_reference_configs(void **state)
         const char *err;
     } cases[] = {
         { "caching.conf", "\"proxy_cache_path\" directive is not supported yet" },
-        { "compression.conf", "\"gzip\" directive is not supported yet" },
+        /* loads up to its upstream, which the fragment does not define */
+        { "compression.conf", "host not found in upstream \"backend_servers\"" },
         /* loads up to the host names of its servers (example.com) */
         { "health-checks.conf", "host not found in upstream \"server1.example.com\"" },
         { "tls-termination.conf", "host not found in upstream \"your_backend_servers\"" },
