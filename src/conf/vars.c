@@ -71,6 +71,7 @@ static const struct {
     { "ssl_client_fingerprint", RP_VAR_SSL_CLIENT_FINGERPRINT },
     { "hostname", RP_VAR_HOSTNAME },
     { "pid", RP_VAR_PID },
+    { "gzip_ratio", RP_VAR_GZIP_RATIO },
 };
 
 /* Longest prefixes first is not needed: none is a prefix of another. */

@@ -61,6 +61,7 @@ enum rp_var_id {
     RP_VAR_SSL_CLIENT_FINGERPRINT,
     RP_VAR_HOSTNAME,
     RP_VAR_PID,
+    RP_VAR_GZIP_RATIO,
     /* prefixed: ref->arg holds the rest of the name */
     RP_VAR_HTTP_,          /* $http_user_agent: request field, '_' matches '-' */
     RP_VAR_SENT_HTTP_,     /* response field sent to the client */

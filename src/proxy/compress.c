@@ -186,6 +186,7 @@ void rp__resp_filters_plan(rp_req_t *r)
     r->zchain = NULL;
     r->zcoding = -1;
     r->zgunzip = r->zvary = r->zdirty = r->zfinished = 0;
+    r->zin_total = 0;
     int any_on = cc->c[RP_Z_GZIP].on || cc->c[RP_Z_BR].on || cc->c[RP_Z_ZSTD].on;
     if (!any_on && !cc->gunzip)
         return;
@@ -394,6 +395,7 @@ static int chain_step(rp_req_t *r, int mode)
     }
     if (consumed) {
         r->zin.pos += consumed;
+        r->zin_total += consumed;
         r->zdirty = 1;
     }
     if (rc == 1 && mode == RP_FILTER_FLUSH)

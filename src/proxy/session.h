@@ -228,6 +228,7 @@ struct rp_req_s {
     struct rp_filter_chain_s *zchain; /* NULL: the body passes unchanged */
     rp_buf_t zin;                     /* body bytes waiting for the chain */
     int zcoding;                      /* RP_Z_* the body is coded with, -1 none */
+    uint64_t zin_total;               /* body bytes the chain took ($gzip_ratio) */
     unsigned zgunzip : 1;             /* the backend's gzip is decoded */
     unsigned zvary : 1;               /* Vary: Accept-Encoding is added */
     unsigned zdirty : 1;              /* bytes went in since the last flush */

@@ -343,6 +343,13 @@ int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out)
     case RP_VAR_BODY_BYTES_SENT:
         *out = fmt(a, "%" PRIu64, r->body_sent);
         return RP_OK;
+    case RP_VAR_GZIP_RATIO:
+        /* body bytes before compression over bytes sent (compressed
+         * responses, without gunzip) */
+        if (!r->zchain || r->zcoding < 0 || r->zgunzip || !r->body_sent)
+            return RP_DECLINED;
+        *out = fmt(a, "%.2f", (double)r->zin_total / (double)r->body_sent);
+        return RP_OK;
     case RP_VAR_BYTES_SENT:
         *out = fmt(a, "%" PRIu64, r->bytes_sent);
         return RP_OK;

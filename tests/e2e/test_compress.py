@@ -113,7 +113,7 @@ PROXIED = ["off", "any", "auth", "no-cache", "no-store", "private", "no_etag",
 
 def module_conf():
     return """
-    log_format cmp '$request_uri $status $body_bytes_sent';
+    log_format cmp '$request_uri $status $body_bytes_sent $gzip_ratio';
     server {
         listen @LISTEN@;
         listen @LISTEN2@ http2;
@@ -324,6 +324,14 @@ def test_access_log_counts_compressed_bytes(srv):
     # the compressed bytes (chunk framing may count too), far below the size
     assert len(resp.body) <= sent < len(resp.body) + 4096, (sent, len(resp.body))
     assert sent < size * 0.7
+    # $gzip_ratio: the body's size over its compressed size
+    ratio = float(fields[3])
+    assert abs(ratio - size / len(resp.body)) < 0.05 * ratio, (ratio, size, len(resp.body))
+    # an identity answer has none
+    resp, breq = fetch(srv, "/gz/" + q(size=size, seed=2))
+    tag = dict(ch._params(breq.target))["t"]
+    fields = wait_for(line, 3)
+    assert fields and fields[3] == "-", fields
 
 
 # ================================================================ negotiation
