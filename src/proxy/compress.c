@@ -443,6 +443,9 @@ int rp__resp_pump_filtered(rp_req_t *r)
         else
             break;
         int rc = chain_step(r, mode);
+        if (rc > 0 && r->zfinished && r->out_framing == RP_OUT_CHUNKED &&
+            rp__out_add(r, "0\r\n\r\n", 5) != RP_OK)
+            rc = -1; /* the last chunk goes out with the body's end */
         if (rc < 0) {
             rp__up_detach(r, 0);
             r->keep_alive = 0;
@@ -508,6 +511,9 @@ int rp_resp_filters_file(rp_req_t *r)
             ssize_t got = pread(r->file_fd, z->data + z->last, RP_MIN(rp_buf_room(z), r->file_left),
                                 r->file_off);
             if (got <= 0) {
+                rp_log_error(RP_LOG_ERR,
+                             "a file being sent was truncated, client: %s, request: %" PRIu64,
+                             c->peer_addr, r->id);
                 rp_conn_close(c); /* the file shrank: never a short body */
                 return -1;
             }

@@ -703,7 +703,8 @@ static void finish(rp_req_t *r)
                 u->out_head_written == r->uphead.len && rp_buf_len(&u->out) == 0;
     r->up_end_ms = r->c->w->loop.now;
     rp__up_detach(r, reuse);
-    if (r->out_framing == RP_OUT_CHUNKED && !r->head_only) {
+    if (r->out_framing == RP_OUT_CHUNKED && !r->head_only && !r->zchain) {
+        /* (with filters the pump wrote it after the last bytes) */
         if (rp__out_add(r, "0\r\n\r\n", 5) != RP_OK) {
             rp_conn_close(r->c);
             return;
@@ -996,6 +997,14 @@ void rp_proxy_run(rp_req_t *r)
             continue;
         }
         peer_done(r);
+        if (r->resp_done && !(r->zchain && !r->zfinished)) {
+            /* the whole answer is in c->out (with the filters' last bytes):
+             * the session writes it, the last chunk included, in one go */
+            if (!r->body_done)
+                r->keep_alive = 0; /* answered before the whole body came */
+            finish(r);
+            return;
+        }
         size_t before = rp_buf_len(&c->out);
         int frc = rp_conn_flush(c);
         if (frc == RP_ERROR) {
@@ -1004,17 +1013,6 @@ void rp_proxy_run(rp_req_t *r)
         }
         if (rp_buf_len(&c->out) < before)
             progress = 1;
-        if (r->resp_done && r->zchain && !r->zfinished) {
-            /* the filters still have output for the client */
-        } else if (r->resp_done && r->body_done) {
-            finish(r);
-            return;
-        } else if (r->resp_done && !r->body_done) {
-            /* answered before the whole body came: close after */
-            r->keep_alive = 0;
-            finish(r);
-            return;
-        }
         if (!progress) {
             /* timers */
             rp_upconn_t *uu = r->up;

@@ -559,6 +559,9 @@ int rp__req_run(rp_conn_t *c)
             char fbuf[16384];
             ssize_t got = pread(r->file_fd, fbuf, RP_MIN(sizeof(fbuf), r->file_left), r->file_off);
             if (got <= 0) {
+                rp_log_error(RP_LOG_ERR,
+                             "a file being sent was truncated, client: %s, request: %" PRIu64,
+                             c->peer_addr, r->id);
                 rp_conn_close(c);
                 return 0;
             }
@@ -578,6 +581,10 @@ int rp__req_run(rp_conn_t *c)
         }
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            rp_log_error(RP_LOG_ERR,
+                         "a file being sent was truncated, client: %s, request: %" PRIu64,
+                         c->peer_addr, r->id);
         rp_conn_close(c); /* error or file shrank: never a short body */
         return 0;
     }
@@ -1187,8 +1194,14 @@ static void do_static(rp_req_t *r)
     if (status == 200 && ims.len && ims.len < sizeof(ims_buf) && ims.len == strlen(lm) &&
         memcmp(ims.data, lm, ims.len) == 0) {
         close(fd);
-        char hdr[96];
+        char hdr[160];
         int hn = snprintf(hdr, sizeof(hdr), "Last-Modified: %s\r\n", lm);
+        /* the Vary the 200 would carry (RFC 9110 15.4.5) */
+        r->head_only = 1; /* nothing is coded: only the decision is wanted */
+        int ho = r->h.method_id == RP_METHOD_HEAD;
+        rp_static_filters_plan(r, 200, rp_mime_type(lc, rp_str_cstr(path)), (uint64_t)st.st_size);
+        r->head_only = ho;
+        hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
         if (rp_req_write_head(r, 304, hdr, (size_t)hn, RP_OUT_NONE, UINT64_MAX) != RP_OK)
             rp_conn_close(r->c);
         r->phase = RP_PHASE_HANDLE;
