@@ -122,6 +122,33 @@ def lb_rows(cells):
     return rows
 
 
+# The compression runs (COMPRESS=1): GET of a 16 KiB HTML page, keep-alive,
+# one coding accepted. HAProxy (libslz) has no levels: its one gzip run is
+# shown in both gzip rows. No "backend alone": the backend does not compress.
+COMP_SETTINGS = [
+    ("comp_gzip1", "gzip level 1 (haproxy: slz)"),
+    ("comp_gzip6", "gzip level 6 (haproxy: slz)"),
+    ("comp_br", "brotli level 4"),
+    ("comp_zstd", "zstd level 3"),
+]
+# (target, scenario) -> the scenario whose figures that cell shows
+CELL_ALIAS = {("haproxy", "comp_gzip6"): "comp_gzip1"}
+
+
+def comp_rows(cells, meta):
+    """Rows for the compression runs, when they ran (COMPRESS=1)."""
+    if not any(k[1].startswith("comp_") for k in cells):
+        return []
+    size = int(meta.get("comp_size") or 16384)
+    rows = []
+    for scenario, setting in COMP_SETTINGS:
+        label = "%s KiB HTML, %s" % (size // 1024, setting)
+        rows.append((scenario, "rps", label, "requests/s", "{:,.0f}", "higher"))
+        rows.append((scenario, "cpu_us", label, "CPU µs / request", "{:.2f}", "lower"))
+        rows.append((scenario, "body_bytes", label, "body bytes / response", "{:,.0f}", "lower"))
+    return rows
+
+
 def load(path):
     cells = {}
     for line in open(path):
@@ -134,8 +161,9 @@ def load(path):
 
 def cell(cells, target, scenario, metric):
     """(median or None, text)."""
+    scenario = CELL_ALIAS.get((target, scenario), scenario)
     vals = cells.get((target, scenario, metric))
-    if not vals and metric in ("p99_ms", "cpu_us", "cpu_delta_us", "seconds"):
+    if not vals and metric in ("p99_ms", "cpu_us", "cpu_delta_us", "seconds", "body_bytes"):
         # a failed run is recorded once, under its first metric
         first = "rss_mib" if metric == "seconds" else "rps"
         vals = [v for v in cells.get((target, scenario, first), []) if v == "failed"]
@@ -187,8 +215,9 @@ def main(argv):
     out.append("")
     out.append("| scenario | figure | " + " | ".join(HEAD) + " | rampart / nginx | rampart / haproxy |")
     out.append("|---|---|" + "---:|" * (len(HEAD) + 2))
-    rows = (ROWS + tls_rows(cells) + h2_rows(cells) + lb_rows(cells) + stream_rows(cells, meta)
-            + count_rows(cells))
+    base = ROWS if any(k[1] in ("ka_small", "idle_silent") for k in cells) else []
+    rows = (base + comp_rows(cells, meta) + tls_rows(cells) + h2_rows(cells) + lb_rows(cells)
+            + stream_rows(cells, meta) + count_rows(cells))
     for scenario, metric, label, unit, fmt, better in rows:
         vals = {}
         texts = []
@@ -209,6 +238,23 @@ def main(argv):
                "other's: 0.85 for CPU µs / request means rampart uses 15 % less CPU per request; "
                "1.10 for requests/s means 10 % more throughput. \"backend alone\" is the ceiling: "
                "wrk straight at the backend, no proxy.")
+    if comp_rows(cells, meta):
+        size = int(meta.get("comp_size") or 16384)
+        out.append("")
+        out.append("Compression rows: wrk, %s keep-alive connections, GET of a %s-byte "
+                   "`text/html; charset=utf-8` page of generated markup (bench/util.py html), "
+                   "`-H 'Accept-Encoding: gzip'` (`br`, `zstd` in the brotli and zstd rows); "
+                   "each proxy restarted with the row's configuration for each run. rampart "
+                   "and nginx: `gzip on; gzip_comp_level 1;` (or 6) with `gzip_vary on;`, "
+                   "`brotli on;` and `zstd on;` at their default levels. HAProxy: "
+                   "`compression algo gzip`, `compression type text/html`; it is built with "
+                   "libslz, which has no compression levels, so its one run is shown in both "
+                   "gzip rows. Body bytes / response: the coded body of one response as the "
+                   "client receives it (chunked framing removed), from one request per run "
+                   "whose body must decode to the %s-byte page; every load run must also read "
+                   "no more than that plus 1 KiB of headers per response, or it counts as "
+                   "failed (not compressed under load)."
+                   % (meta.get("conns") or "?", "{:,}".format(size), "{:,}".format(size)))
     if tls_rows(cells):
         out.append("")
         out.append("TLS rows: TLSv1.2 and TLSv1.3 enabled, each proxy's defaults otherwise "

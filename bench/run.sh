@@ -5,6 +5,8 @@
 #   bench/run.sh                      ROUNDS=3 DURATION=5 (about 10 minutes)
 #   QUICK=1 bench/run.sh              1 round of 2 s, smaller counts (smoke test)
 #   RAMPART_BIN=/usr/sbin/nginx ...   stand-in while rampart cannot run yet
+#   BASE=0 TLS=0 H2=0 LB=0 STREAM=0 COUNTS=0 bench/run.sh
+#                                     the compression runs alone (about 2.5 minutes)
 #
 # Environment: ROUNDS DURATION CONNS IDLE_CONNS COUNT_N COUNT_CONNS
 # COUNTS(0 skips the callgrind/strace counts) STREAM(0 skips the large-body
@@ -12,6 +14,9 @@
 # TLS runs) TLS_CLIENTS(parallel handshaking clients) H2(0 skips the HTTP/2
 # runs) H2_CONNS H2_STREAMS(h2load connections, concurrent streams each)
 # LB(0 skips the balancing runs: three backends, one upstream per method)
+# COMPRESS(0 skips the compression runs: a 16 KiB HTML page compressed by
+# each proxy, gzip level 1 and 6, rampart also brotli and zstd) BASE(0 skips
+# the idle-connection test and the plain keep-alive/new-connection runs)
 # PIN(auto|0) RAMPART_BIN NGINX_BIN HAPROXY_BIN OUT(markdown file)
 # KEEP_WORK(1 keeps the scratch directory).
 #
@@ -45,6 +50,8 @@ H2=${H2:-1}
 H2_CONNS=${H2_CONNS:-10}
 H2_STREAMS=${H2_STREAMS:-100}
 LB=${LB:-1}
+COMPRESS=${COMPRESS:-1}
+BASE=${BASE:-1}
 PIN=${PIN:-auto}
 RAMPART_BIN=${RAMPART_BIN:-$ROOT/rampart}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -65,6 +72,10 @@ for tool in wrk h2load curl "$NGINX_BIN" "$HAPROXY_BIN"; do
 done
 if [ "$TLS" = 1 ] || [ "$H2" = 1 ]; then
     command -v openssl >/dev/null || die "openssl not found (or set TLS=0 H2=0)"
+fi
+if [ "$COMPRESS" = 1 ]; then
+    $PY -c 'import brotli, zstandard' 2>/dev/null ||
+        die "$PY lacks the brotli or zstandard module (python3-brotli python3-zstandard; or set COMPRESS=0)"
 fi
 if [ "$COUNTS" = 1 ]; then
     for tool in valgrind strace; do
@@ -258,6 +269,13 @@ done
 mkdir -p "$W/backend/logs" "$W/backend/www" "$W/rampart/logs" "$W/nginx/logs" "$W/haproxy"
 head -c 100 /dev/zero | tr '\0' 'a' >"$W/backend/www/small"
 head -c 16384 /dev/zero | tr '\0' 'b' >"$W/backend/www/16k"
+# The compression runs' page: 16 KiB of generated, deterministic markup
+# that compresses like a real page (bench/util.py html).
+COMP_SIZE=16384
+if [ "$COMPRESS" = 1 ]; then
+    $UTIL html "$COMP_SIZE" "$W/backend/www/page.html" >/dev/null ||
+        die "cannot write the compression runs' page"
+fi
 # The large response: a sparse file, so it costs no disk and the backend
 # serves it from the page cache at memory speed.
 if [ "$STREAM" = 1 ]; then truncate -s "${STREAM_MIB}M" "$W/backend/www/big"; fi
@@ -299,6 +317,8 @@ http {
     server {
         listen 127.0.0.1:$PORT_backend backlog=4096;
         root $W/backend/www;
+        # Content-Type: text/html; charset=utf-8, as pages usually have.
+        location = /page.html { charset utf-8; }
     }
 EOF
 # The balancing runs' three backends: server blocks of the same worker,
@@ -558,6 +578,49 @@ if [ "$LB" = 1 ]; then
     } >"$W/haproxy/lb.cfg"
 fi
 
+# The compression runs: one configuration per proxy and setting, named after
+# its scenario, so that a setting a proxy rejects fails that row alone.
+# COMP_RUNS lists the "proxy:scenario" runs of a round. HAProxy's libslz
+# has no levels: one run, shown in both gzip rows (report.py).
+COMP_RUNS="rampart:comp_gzip1 nginx:comp_gzip1 haproxy:comp_gzip1"
+COMP_RUNS="$COMP_RUNS rampart:comp_gzip6 nginx:comp_gzip6 rampart:comp_br rampart:comp_zstd"
+comp_coding() {  # SCENARIO: the coding its client asks for and expects
+    case $1 in
+    comp_gzip*) echo gzip ;;
+    comp_br) echo br ;;
+    comp_zstd) echo zstd ;;
+    esac
+}
+# comp_directives SCENARIO: http-level directives, rampart and nginx alike.
+# gzip_vary on in both (rampart's default, not nginx's): the same headers.
+# brotli and zstd at their default levels, 4 and 3.
+comp_directives() {
+    case $1 in
+    comp_gzip1) echo "gzip on; gzip_comp_level 1; gzip_vary on;" ;;
+    comp_gzip6) echo "gzip on; gzip_comp_level 6; gzip_vary on;" ;;
+    comp_br) echo "brotli on;" ;;
+    comp_zstd) echo "zstd on;" ;;
+    esac
+}
+if [ "$COMPRESS" = 1 ]; then
+    for run in $COMP_RUNS; do
+        t=${run%%:*} s=${run#*:}
+        case $t in
+        haproxy)
+            {
+                cat "$W/haproxy/haproxy.cfg"  # ends in "backend be"
+                printf '    compression algo gzip\n    compression type text/html\n'
+            } >"$W/haproxy/$s.cfg"
+            ;;
+        *)
+            proxy_conf "$(eval echo "\$PORT_$t")" "$t" |
+                awk -v d="    $(comp_directives "$s")" '{ print } /^http \{$/ { print d }' \
+                    >"$W/$t/$s.conf"
+            ;;
+        esac
+    done
+fi
+
 # cmd_of TARGET: the command line that runs TARGET in the foreground, with
 # the configuration for the large-body runs when VARIANT=stream, for the TLS
 # runs when VARIANT=tls, for the HTTP/2 runs when VARIANT=h2.
@@ -721,6 +784,7 @@ wrk_run() {  # TARGET SCENARIO ROUND
     ka_16k) path=/16k; hdr="" ;;
     tls_ka) path=/small; hdr=""; scheme=https; port=$(eval echo "\$PORT_${t}_ec") ;;
     lb_*) path=/small; hdr=""; port=$(eval echo "\$PORT_${t}_$s") ;;
+    comp_*) path=/page.html; hdr="Accept-Encoding: $(comp_coding "$s")" ;;
     esac
     out="$W/wrk-$t-$s-$r.txt"
     c0=$(cpu_ticks "$pid")
@@ -745,11 +809,99 @@ wrk_run() {  # TARGET SCENARIO ROUND
         record "$t" "$s" rps failed
         return
     fi
+    if [ "${s#comp_}" != "$s" ] && ! comp_load_check "$t" "$s" "$r" "$out"; then
+        record "$t" "$s" rps failed
+        return
+    fi
     WRK_CPU=$(awk -v c=$((c1 - c0)) -v n="$req" -v hz="$CLK_TCK" \
         'BEGIN { printf "%.3f", c * 1e6 / hz / n }')
     record "$t" "$s" rps "$rps"
     record "$t" "$s" p99_ms "$p99"
     record "$t" "$s" cpu_us "$WRK_CPU"
+}
+
+# ---------------------------------------------------------------------------
+# Compression runs: GET /page.html (16 KiB of HTML) with keep-alive, as in
+# ka_16k, the client accepting one coding (gzip, or br, zstd for rampart's
+# extra rows). Each run starts the proxy with that setting's configuration
+# (VARIANT=scenario) and stops it after. Before the load, one request checks
+# the answer (that coding, the body decodes to the page) and records the
+# coded body's size; after it, wrk's bytes read per response must fit that
+# size, or the proxy sent identity under load and the run does not count.
+
+COMP_DOWN=""  # "proxy:scenario" runs that failed their check or died
+comp_is_down() { case " $COMP_DOWN " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# comp_conftest TARGET SCENARIO: the proxy's own configuration test, so that
+# a rejected directive shows as one note with the proxy's message.
+comp_conftest() {
+    local t=$1 s=$2 logf="$W/$1/conftest-$2.log"
+    case $t in
+    rampart) "$RAMPART_BIN" -t -q -p "$W/rampart/" -c "$W/rampart/$s.conf" >"$logf" 2>&1 ;;
+    nginx) "$NGINX_BIN" -t -q -p "$W/nginx/" -c "$W/nginx/$s.conf" >"$logf" 2>&1 ;;
+    haproxy) "$HAPROXY_BIN" -c -q -f "$W/haproxy/$s.cfg" >"$logf" 2>&1 ;;
+    esac </dev/null && return 0
+    note "$t: $s: configuration rejected: $(grep -v '^$' "$logf" | head -1 | cut -c1-200)"
+    return 1
+}
+
+# comp_check TARGET SCENARIO: one request through the running proxy; sets
+# COMP_BODY to the coded body's size and records it.
+comp_check() {
+    local t=$1 s=$2 coding got st ce n plain same
+    COMP_BODY=""
+    coding=$(comp_coding "$s")
+    if ! got=$($UTIL fetch "$(port_of "$t")" /page.html "$coding" "$W/backend/www/page.html"); then
+        note "$t: $s: GET /page.html (Accept-Encoding: $coding) failed"
+        return 1
+    fi
+    read -r st ce n plain same <<<"$got"
+    if [ "$st" != 200 ] || [ "$ce" != "$coding" ] || [ "$same" != 1 ]; then
+        note "$t: $s: GET /page.html (Accept-Encoding: $coding): status $st, Content-Encoding $ce," \
+            "$n body bytes decoding to $plain bytes, $([ "$same" = 1 ] || echo "not ")the page"
+        return 1
+    fi
+    COMP_BODY=$n
+    record "$t" "$s" body_bytes "$n"
+}
+
+# comp_load_check TARGET SCENARIO ROUND WRK_OUTPUT: bytes read per response
+# at most the coded body plus 1 KiB of headers and chunk framing.
+comp_load_check() {
+    local t=$1 s=$2 r=$3 per
+    per=$($UTIL wrkread "$4") || per=""
+    if [ -z "$per" ] || [ -z "$COMP_BODY" ] || [ "$per" -gt $((COMP_BODY + 1024)) ]; then
+        note "$t: $s round $r: ${per:-?} bytes read per response, coded body ${COMP_BODY:-?}:" \
+            "responses not compressed under load ($4)"
+        return 1
+    fi
+    log "$t: $s round $r: $per bytes read per response (body $COMP_BODY)"
+}
+
+# comp_run TARGET SCENARIO ROUND: 1 when this run should not be tried again.
+comp_run() {
+    local t=$1 s=$2 r=$3 pid rc=0
+    VARIANT=$s
+    if ! start "$t"; then
+        VARIANT=""
+        record "$t" "$s" rps failed
+        return 1
+    fi
+    pid=$(eval echo "\$PID_$t")
+    if comp_check "$t" "$s"; then
+        # shellcheck disable=SC2046
+        run_bg timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s \
+            -H "Accept-Encoding: $(comp_coding "$s")" "http://127.0.0.1:$(port_of "$t")/page.html" \
+            >/dev/null 2>&1
+        wrk_run "$t" "$s" "$r"
+        alive "$pid" || rc=1
+    else
+        record "$t" "$s" rps failed
+        rc=1
+    fi
+    stop_pid "$pid" "$pid" 10 >/dev/null
+    VARIANT=""
+    return $rc
 }
 
 # ---------------------------------------------------------------------------
@@ -1090,7 +1242,9 @@ for t in $PROXIES; do
     start "$t" || mark_down "$t"
 done
 
+[ "$BASE" = 1 ] || SCENARIOS=""
 for t in $PROXIES; do
+    [ "$BASE" = 1 ] || break
     if is_down "$t"; then
         record "$t" idle_silent bytes_per_conn failed
         record "$t" idle_ka bytes_per_conn failed
@@ -1101,6 +1255,7 @@ for t in $PROXIES; do
 done
 
 for t in $TARGETS; do
+    [ "$BASE" = 1 ] || break
     is_down "$t" && continue
     # shellcheck disable=SC2046
     run_bg timeout 30 $(pin "$CPU_LOAD") wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$(port_of "$t")/small" >/dev/null 2>&1
@@ -1127,6 +1282,28 @@ for t in $PROXIES; do
     pid=$(eval echo "\${PID_$t:-}")
     [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
 done
+
+if [ "$COMPRESS" = 1 ]; then
+    for run in $COMP_RUNS; do
+        t=${run%%:*} s=${run#*:}
+        if is_down "$t" || ! comp_conftest "$t" "$s"; then
+            COMP_DOWN="$COMP_DOWN $run"
+        fi
+    done
+    read -ra order <<<"$COMP_RUNS"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for ((i = 0; i < ${#order[@]}; i++)); do
+            run=${order[$(((i + r - 1) % ${#order[@]}))]}
+            t=${run%%:*} s=${run#*:}
+            if comp_is_down "$run" || is_down "$t"; then
+                record "$t" "$s" rps failed
+                continue
+            fi
+            log "round $r/$ROUNDS $s $t"
+            comp_run "$t" "$s" "$r" || COMP_DOWN="$COMP_DOWN $run"
+        done
+    done
+fi
 
 if [ "$TLS" = 1 ]; then
     VARIANT=tls
@@ -1290,7 +1467,11 @@ stream_set=" STREAM=0"
 tls_set=" TLS=0"
 h2_set=" H2=0"
 lb_set=" LB=0"
+comp_set=" COMPRESS=0"
+base_set=""
 [ "$LB" = 1 ] && lb_set=""
+[ "$COMPRESS" = 1 ] && comp_set=""
+[ "$BASE" = 1 ] || base_set=" BASE=0"
 [ "$TLS" = 1 ] && tls_set=" TLS_CLIENTS=$TLS_CLIENTS"
 [ "$H2" = 1 ] && h2_set=" H2_CONNS=$H2_CONNS H2_STREAMS=$H2_STREAMS"
 [ "$STREAM" = 1 ] && stream_set=" STREAM_MIB=$STREAM_MIB STREAM_RATE=$STREAM_RATE"
@@ -1303,8 +1484,9 @@ lb_set=" LB=0"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
     echo "openssl=$(openssl version 2>/dev/null | awk '{print $2}')"
     echo "h2load=$(h2load --version 2>&1 | awk 'NR == 1 {print $2}')"
-    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$stream_set$tls_set$h2_set$lb_set"
+    echo "settings=ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS IDLE_CONNS=$IDLE_CONNS COUNT_N=$COUNT_N COUNT_CONNS=\"$COUNT_CONNS\"$base_set$stream_set$tls_set$h2_set$lb_set$comp_set"
     echo "stream_mib=$STREAM_MIB"
+    echo "comp_size=$COMP_SIZE"
     echo "tls_clients=$TLS_CLIENTS"
     echo "conns=$CONNS"
     echo "h2_conns=$H2_CONNS"

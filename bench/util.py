@@ -10,11 +10,20 @@
     util.py callgrind FILE...       summed Ir over callgrind output files
     util.py strace FILE             total system calls from strace -c output
     util.py median V...             median of numbers
+    util.py html SIZE FILE          writes a deterministic HTML page of SIZE bytes to FILE
+    util.py fetch PORT PATH CODING FILE
+                                    one GET with "Accept-Encoding: CODING": "status
+                                    content-encoding body_bytes decoded_bytes same", same = 1
+                                    when the decoded body equals FILE
+    util.py wrkread FILE            bytes read per response in a wrk run
 
 Everything prints one line to stdout; a parse failure prints "failed" and
 exits 1 so the shell can record the row as failed instead of aborting.
 """
 
+import gzip
+import http.client
+import io
 import random
 import re
 import socket
@@ -151,6 +160,158 @@ def median(vals):
     print("%.6g" % statistics.median(float(v) for v in vals))
 
 
+# The compression runs' page: ordinary markup (navigation, paragraphs with
+# links, cards, tables, indentation) with words drawn from a small vocabulary
+# by a Zipf-like law, so that it compresses like a real page (about 3.9x
+# with gzip level 1, 4.4x at level 6) and not like one byte repeated.
+WORDS = ("the of and to in a is that for it as was with be by on not he this are or his from "
+         "at which but have an they you were their one all we can her has there been if more "
+         "when will would who so no time people year way day thing man world life hand part "
+         "child eye woman place work week case point government company number group problem "
+         "fact system program question night home water room mother area money story month lot "
+         "right study book job word business issue side kind head house service friend father "
+         "power hour game line end member law car city community name president team minute "
+         "idea kid body information back parent face others level office door health person art "
+         "war history party result change morning reason research girl guy moment air teacher "
+         "force education proxy server request response header cache client upstream latency "
+         "network stream buffer config release update support download install feature report "
+         "price product review search account order shipping delivery privacy policy terms "
+         "contact about careers press blog news events gallery").split()
+SECTIONS = ["news", "products", "blog", "support", "docs", "events", "about", "careers"]
+
+
+def html_page(size, seed=1):
+    rng = random.Random(seed)
+    weights = [1.0 / (i + 1) for i in range(len(WORDS))]
+
+    def words(n):
+        return " ".join(rng.choices(WORDS, weights, k=n))
+
+    def slug():
+        return "-".join(rng.choices(WORDS, weights, k=rng.randint(1, 3)))
+
+    def link():
+        return '<a href="/%s/%s-%d" class="link">%s</a>' % (
+            rng.choice(SECTIONS), slug(), rng.randint(1, 9999), words(rng.randint(1, 3)))
+
+    def para(indent):
+        parts = [words(rng.randint(6, 18)).capitalize()]
+        for _ in range(rng.randint(0, 2)):
+            parts += [link(), words(rng.randint(4, 14))]
+        return '%s<p class="text">%s.</p>\n' % (indent, " ".join(parts))
+
+    def card():
+        return ('      <div class="card">\n'
+                '        <a class="card-link" href="/%s/%s" data-track="card">\n'
+                '          <img class="card-img" src="/img/%s-%d.jpg" alt="%s" loading="lazy">\n'
+                '        </a>\n'
+                '        <div class="card-body">\n'
+                '          <h3 class="card-title">%s</h3>\n'
+                '%s'
+                '          <span class="card-meta">%d comments</span>\n'
+                '        </div>\n'
+                '      </div>\n' % (rng.choice(SECTIONS), slug(), slug(), rng.randint(1, 999),
+                                    words(3), words(rng.randint(2, 5)).title(), para(" " * 10),
+                                    rng.randint(0, 300)))
+
+    def table():
+        rows = "".join('          <tr><td class="name">%s</td><td class="num">%d.%02d</td>'
+                       '<td class="act">%s</td></tr>\n'
+                       % (words(2).title(), rng.randint(1, 999), rng.randint(0, 99), link())
+                       for _ in range(rng.randint(3, 6)))
+        return ('      <table class="table">\n        <thead><tr><th>Name</th><th>Price</th>'
+                '<th></th></tr></thead>\n        <tbody>\n%s        </tbody>\n      </table>\n'
+                % rows)
+
+    nav = "".join('        <li class="nav-item"><a href="/%s/">%s</a></li>\n' % (s, s.title())
+                  for s in SECTIONS)
+    head = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n'
+            '  <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '  <title>%s</title>\n  <link rel="stylesheet" href="/static/site.css">\n'
+            '</head>\n<body>\n  <header class="site-header">\n    <nav class="nav">\n'
+            '      <ul>\n%s      </ul>\n    </nav>\n  </header>\n  <main class="content">\n'
+            % (words(4).title(), nav))
+    tail = ('  </main>\n  <footer class="site-footer">\n    <p>Example site</p>\n'
+            '  </footer>\n</body>\n</html>\n')
+    if size < len(head) + len(tail) + 1:
+        raise ValueError("page too small")
+    out = [head]
+    used = len(head) + len(tail)
+    n = 0
+    while True:
+        n += 1
+        k = rng.random()
+        if k < 0.15:
+            block = '    <h2 id="section-%d">%s</h2>\n' % (n, words(rng.randint(2, 6)).title())
+        elif k < 0.55:
+            block = para("    ")
+        elif k < 0.85:
+            block = card()
+        else:
+            block = table()
+        if used + len(block) + 1 > size:
+            break
+        out.append(block)
+        used += len(block)
+    out.append(" " * (size - used - 1) + "\n")  # the last block's indentation, to size
+    out.append(tail)
+    return "".join(out).encode()
+
+
+def html(size, path):
+    with open(path, "wb") as f:
+        f.write(html_page(size))
+
+
+def _decode(coding, body):
+    if coding in ("identity", ""):
+        return body
+    if coding == "gzip":
+        return gzip.decompress(body)  # every member
+    if coding == "br":
+        import brotli
+        return brotli.decompress(body)
+    if coding == "zstd":
+        import zstandard
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body),
+                                                            read_across_frames=True)
+        return reader.read()
+    raise ValueError(coding)
+
+
+def fetch(port, path, coding, ref):
+    # http.client undoes chunked framing and nothing else: len(body) is the
+    # coded body as the client receives it.
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": coding})
+        resp = conn.getresponse()
+        body = resp.read()
+    except (http.client.HTTPException, OSError):
+        raise SystemExit("failed")
+    finally:
+        conn.close()
+    got = (resp.getheader("Content-Encoding") or "identity").strip().lower()
+    try:
+        plain = _decode(got, body)
+    except Exception:  # noqa: BLE001 - any decoder error means a bad body
+        plain = None
+    same = int(plain is not None and plain == open(ref, "rb").read())
+    print(resp.status, got, len(body), -1 if plain is None else len(plain), same)
+
+
+_SIZE = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
+
+
+def wrkread(path):
+    # "N requests in 5.00s, 1.23GB read": wrk's units are powers of 1024.
+    text = open(path, errors="replace").read()
+    m = re.search(r"(\d+) requests in [0-9.]+(?:us|ms|s|m), ([0-9.]+)(B|KB|MB|GB|TB) read", text)
+    if not m or int(m.group(1)) == 0:
+        raise SystemExit("failed")
+    print("%.0f" % (float(m.group(2)) * _SIZE[m.group(3)] / int(m.group(1))))
+
+
 def main(argv):
     if len(argv) < 2:
         raise SystemExit(__doc__)
@@ -172,6 +333,12 @@ def main(argv):
             strace(args[0])
         elif cmd == "median":
             median(args)
+        elif cmd == "html":
+            html(int(args[0]), args[1])
+        elif cmd == "fetch":
+            fetch(args[0], args[1], args[2], args[3])
+        elif cmd == "wrkread":
+            wrkread(args[0])
         else:
             raise SystemExit(__doc__)
     except (OSError, ValueError, IndexError):
