@@ -417,7 +417,12 @@ static int chain_step(rp_req_t *r, int mode)
         r->body_sent += produced;
     }
     if (rc == 1 && mode == RP_FILTER_FINISH) {
+        /* the contexts go back to the thread's pool now, not when the
+         * client has taken the last bytes: a worker with many answers on
+         * their way still codes with a few warm contexts */
         r->zfinished = 1;
+        rp_filter_chain_release(r->zchain);
+        rp_buf_release(c->w, &r->zin);
         return 1;
     }
     return consumed || produced;
@@ -438,8 +443,12 @@ int rp__resp_pump_filtered(rp_req_t *r)
             mode = RP_FILTER_FINISH;
         else if ((r->zin.data && rp_buf_len(&r->zin)) || r->zchain->pending)
             mode = RP_FILTER_RUN;
-        else if (r->zdirty && u && !u->readable && !u->eof)
-            mode = RP_FILTER_FLUSH; /* the backend paused: what it sent goes out now */
+        else if (r->zdirty && u && !u->readable && !u->eof && r->resp_kind != RP_BODY_LENGTH)
+            /* a stream (its length unknown: events, long polls) paused:
+             * what it sent goes out now. A body of known length is not
+             * flushed on its way: its bytes go out as the coder makes
+             * them, the rest with its end, as compact as without pauses */
+            mode = RP_FILTER_FLUSH;
         else
             break;
         int rc = chain_step(r, mode);
