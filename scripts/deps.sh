@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs="gcc make pkg-config libpcre2-dev libssl-dev libnghttp2-dev zlib1g-dev libbrotli-dev libzstd-dev curl"
 test_pkgs="$build_pkgs clang-format libcmocka-dev python3-pytest python3-requests python3-websockets python3-h2 python3-brotli python3-zstandard clang libclang-rt-14-dev openssl testssl.sh"
-bench_pkgs="$build_pkgs openssl nginx-light haproxy wrk nghttp2-client valgrind strace"
+bench_pkgs="$build_pkgs openssl nginx-light haproxy wrk nghttp2-client valgrind strace python3-brotli python3-zstandard"
 
 want=""
 for group in "$@"; do
