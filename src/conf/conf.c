@@ -226,7 +226,11 @@ static void *field(rp__cparse_t *p, rp__cblock_t *b, const rp__cdir_t *d)
 int rp__conf_set_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                       const rp__cdir_t *d)
 {
-    int *f = field(p, b, d);
+    return rp__conf_flag(p, n, field(p, b, d));
+}
+
+int rp__conf_flag(rp__cparse_t *p, const rp_conf_node_t *n, int *f)
+{
     if (*f != RP_UNSET)
         return rp__conf_dup(p, n);
     if (strcasecmp(n->args[0], "on") == 0)

@@ -97,18 +97,7 @@ static int set_level(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, 
 
 static int set_on(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
-    int *f = &cc_of(b)->c[d->offset].on;
-    if (*f != RP_UNSET)
-        return rp__conf_dup(p, n);
-    if (strcasecmp(n->args[0], "on") == 0)
-        *f = 1;
-    else if (strcasecmp(n->args[0], "off") == 0)
-        *f = 0;
-    else
-        return rp__conf_err(
-            p, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
-            n->args[0], n->name);
-    return RP_OK;
+    return rp__conf_flag(p, n, &cc_of(b)->c[d->offset].on);
 }
 
 static int set_min_length(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -249,30 +238,15 @@ static int set_http_version(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock
     return RP_OK;
 }
 
-static int set_flag_field(rp__cparse_t *p, const rp_conf_node_t *n, int *f)
-{
-    if (*f != RP_UNSET)
-        return rp__conf_dup(p, n);
-    if (strcasecmp(n->args[0], "on") == 0)
-        *f = 1;
-    else if (strcasecmp(n->args[0], "off") == 0)
-        *f = 0;
-    else
-        return rp__conf_err(
-            p, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
-            n->args[0], n->name);
-    return RP_OK;
-}
-
 static int set_vary(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
-    return set_flag_field(p, n, &cc_of(b)->vary);
+    return rp__conf_flag(p, n, &cc_of(b)->vary);
 }
 
 static int set_gunzip(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                       const rp__cdir_t *d)
 {
-    return set_flag_field(p, n, &cc_of(b)->gunzip);
+    return rp__conf_flag(p, n, &cc_of(b)->gunzip);
 }
 
 static int set_gunzip_buffers(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,

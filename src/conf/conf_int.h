@@ -129,6 +129,9 @@ int rp__conf_parse_size(const char *s, int64_t *out);
 int rp__conf_parse_msec(const char *s, int64_t *out); /* bare number = s */
 int rp__conf_parse_int(const char *s, int64_t *out);  /* >= 0 decimal */
 
+/* on|off into *f (RP_UNSET before: else a duplicate), with the errors of
+ * nginx's flag directives. */
+int rp__conf_flag(rp__cparse_t *p, const rp_conf_node_t *n, int *f);
 /* Generic setters; the field lies at d->offset of d->base's object. */
 int rp__conf_set_flag(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
                       const rp__cdir_t *d);

@@ -59,6 +59,22 @@ void rp_buf_compact(rp_buf_t *b)
     b->last = n;
 }
 
+int rp_buf_resize(rp_worker_t *w, rp_buf_t *b, size_t cap)
+{
+    size_t len = b->last - b->pos;
+    char *d = malloc(cap);
+    if (!d)
+        return RP_ERROR;
+    if (len)
+        memcpy(d, b->data + b->pos, len);
+    rp_buf_release(w, b);
+    b->data = d;
+    b->cap = cap;
+    b->pos = 0;
+    b->last = len;
+    return RP_OK;
+}
+
 int rp_buf_append(rp_worker_t *w, rp_buf_t *b, const char *p, size_t n, size_t max)
 {
     if (!b->data && rp_buf_alloc(w, b, RP_BUF_SIZE) != RP_OK)
@@ -74,16 +90,8 @@ int rp_buf_append(rp_worker_t *w, rp_buf_t *b, const char *p, size_t n, size_t m
             cap *= 2;
         if (cap > max)
             cap = max;
-        char *d = malloc(cap);
-        if (!d)
+        if (rp_buf_resize(w, b, cap) != RP_OK)
             return RP_ERROR;
-        memcpy(d, b->data + b->pos, b->last - b->pos);
-        b->last -= b->pos;
-        b->pos = 0;
-        rp_buf_t old = *b;
-        rp_buf_release(w, &old);
-        b->data = d;
-        b->cap = cap;
     }
     memcpy(b->data + b->last, p, n);
     b->last += n;

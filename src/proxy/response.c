@@ -273,19 +273,9 @@ size_t rp__out_room(rp_req_t *r, size_t max_out)
     if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
         return 0;
     rp_buf_compact(&c->out);
-    while (c->out.cap - c->out.last < 64 && c->out.cap < max_out) {
-        size_t ncap = RP_MIN(c->out.cap * 2, max_out);
-        char *d = malloc(ncap);
-        if (!d)
+    while (c->out.cap - c->out.last < 64 && c->out.cap < max_out)
+        if (rp_buf_resize(c->w, &c->out, RP_MIN(c->out.cap * 2, max_out)) != RP_OK)
             break;
-        size_t len = rp_buf_len(&c->out);
-        memcpy(d, c->out.data + c->out.pos, len);
-        rp_buf_release(c->w, &c->out);
-        c->out.data = d;
-        c->out.cap = ncap;
-        c->out.pos = 0;
-        c->out.last = len;
-    }
     return c->out.cap - c->out.last;
 }
 

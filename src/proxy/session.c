@@ -672,18 +672,10 @@ void rp_conn_run(rp_conn_t *c)
                 if (c->in.pos > 0) {
                     rp_buf_compact(&c->in);
                 } else if (c->in.cap < max_head) {
-                    size_t len = rp_buf_len(&c->in);
-                    char *d = malloc(max_head);
-                    if (!d) {
+                    if (rp_buf_resize(c->w, &c->in, max_head) != RP_OK) {
                         rp_conn_close(c);
                         return;
                     }
-                    memcpy(d, c->in.data + c->in.pos, len);
-                    rp_buf_release(c->w, &c->in);
-                    c->in.data = d;
-                    c->in.cap = max_head;
-                    c->in.pos = 0;
-                    c->in.last = len;
                 } else {
                     conn_send_error_close(c, 431);
                     continue;
@@ -740,18 +732,8 @@ int rp_out_printf(rp_req_t *r, const char *fmt, ...)
             return RP_ERROR;
         size_t need = c->out.last + (size_t)n + 1;
         if (need > c->out.cap) {
-            if (need > (1 << 20))
+            if (need > (1 << 20) || rp_buf_resize(c->w, &c->out, need) != RP_OK)
                 return RP_ERROR;
-            char *d = malloc(need);
-            if (!d)
-                return RP_ERROR;
-            memcpy(d, c->out.data + c->out.pos, rp_buf_len(&c->out));
-            size_t len = rp_buf_len(&c->out);
-            rp_buf_release(c->w, &c->out);
-            c->out.data = d;
-            c->out.cap = need;
-            c->out.pos = 0;
-            c->out.last = len;
         }
     }
     return RP_ERROR;

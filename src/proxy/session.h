@@ -280,6 +280,8 @@ static inline size_t rp_buf_room(const rp_buf_t *b)
 }
 /* Moves unread data to the front. */
 void rp_buf_compact(rp_buf_t *b);
+/* Moves the unread data into a new buffer of `cap` bytes (>= its length). */
+int rp_buf_resize(rp_worker_t *w, rp_buf_t *b, size_t cap);
 /* Appends; grows up to `max` bytes of capacity; RP_ERROR when it can't. */
 int rp_buf_append(rp_worker_t *w, rp_buf_t *b, const char *p, size_t n, size_t max);
 

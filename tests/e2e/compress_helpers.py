@@ -364,30 +364,6 @@ def event_source(events, pause, sent_at):
 
 # ---------------------------------------------------------------- memory
 
-class RssSampler:
-    """Samples the RSS of a Rampart (process tree) every 50 ms."""
-
-    def __init__(self, r, interval=0.05):
-        self.r = r
-        self.interval = interval
-        self.max = 0
-        self.samples = 0
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop:
-            self.max = max(self.max, self.r.rss_kib())
-            self.samples += 1
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.t.start()
-        return self
-
-    def __exit__(self, *a):
-        self.stop = True
-        self.t.join(2)
 
 
 # ---------------------------------------------------------------- HTTP/2
@@ -514,3 +490,49 @@ def sanitizer_report(inst):
         if mark in text:
             return text[-6000:]
     return None
+
+
+class CodedRead:
+    """What read_coded_body got: decoded and wire byte counts, the decoded
+    bytes' sha256, whether the chunked framing and the coding ended."""
+
+    def __init__(self):
+        self.got = self.wire = 0
+        self.digest = None
+        self.complete = self.finished = False
+
+
+def read_coded_body(sock, rd, coding="gzip", slow=False, deadline=60.0, recv_size=65536):
+    """Reads a chunked, coded body from sock after its head (rd: the Reader
+    that read the head), decoding and hashing as it goes. slow: a slow
+    client, which stops reading for 2 s after 256 KiB and then reads with a
+    pause per MiB. Fails when the body takes more than `deadline` seconds."""
+    res = CodedRead()
+    dechunk = ChunkedDecoder()
+    dec = Decoder(coding)
+    hsh = hashlib.sha256()
+    data = rd.buf
+    t0 = time.monotonic()
+    stalled = False
+    while True:
+        if data:
+            res.wire += len(data)
+            out = dec.feed(dechunk.feed(data))
+            hsh.update(out)
+            res.got += len(out)
+        if dechunk.done:
+            break
+        if slow and not stalled and res.wire >= 256 * 1024:
+            stalled = True
+            time.sleep(2.0)  # the client stops reading
+        elif slow and res.wire % (1 << 20) < 65536:
+            time.sleep(0.01)
+        data = sock.recv(recv_size)
+        if not data:
+            break
+        assert time.monotonic() - t0 < deadline, "too slow: %d MiB in %d s" % (
+            res.got >> 20, deadline)
+    res.digest = hsh.hexdigest()
+    res.complete = dechunk.done
+    res.finished = dec.finished
+    return res

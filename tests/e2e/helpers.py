@@ -911,3 +911,29 @@ class Rampart:
 
     def rss_kib(self):
         return process_tree_rss_kib(self.proc.pid)
+
+
+class RssSampler:
+    """Samples the RSS of a Rampart (process tree) every 50 ms."""
+
+    def __init__(self, r, interval=0.05):
+        self.r = r
+        self.interval = interval
+        self.max = 0
+        self.samples = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop:
+            self.max = max(self.max, self.r.rss_kib())
+            self.samples += 1
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop = True
+        self.t.join(2)

@@ -1132,41 +1132,18 @@ def test_slow_client_large_compressed(rampart, backend):
     s.connect((helpers.HOST, r.port))
     s.sendall(b"GET /big HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n"
               b"Connection: close\r\n\r\n")
-    with ch.RssSampler(r) as rss:
+    with helpers.RssSampler(r) as rss:
         rd = Reader(s)
         head = read_head(rd)
         line, hdrs = split_head(head)
         assert b" 200 " in line
         assert dict((k.lower(), v) for k, v in hdrs).get("content-encoding") == "gzip"
-        dechunk = ch.ChunkedDecoder()
-        dec = ch.Decoder("gzip")
-        hsh = ch.hashlib.sha256()
-        got = 0
-        wire = 0
-        data = rd.buf
-        t0 = time.monotonic()
-        stalled = False
-        while True:
-            if data:
-                wire += len(data)
-                out = dec.feed(dechunk.feed(data))
-                hsh.update(out)
-                got += len(out)
-            if dechunk.done:
-                break
-            if not stalled and wire >= 256 * 1024:
-                stalled = True
-                time.sleep(2.0)  # the client stops reading
-            elif wire % (1 << 20) < 65536:
-                time.sleep(0.01)
-            data = s.recv(65536)
-            if not data:
-                break
-            assert time.monotonic() - t0 < 60
+        res = ch.read_coded_body(s, rd, "gzip", slow=True, deadline=60)
+        wire = res.wire
     s.close()
     assert wait_for(lambda: stream.done, 5), stream.error
-    assert got == total and dec.finished
-    assert hsh.hexdigest() == stream.digest
+    assert res.got == total and res.finished
+    assert res.digest == stream.digest
     assert wire < total * 0.7
     growth = rss.max - base
     print("slow client: %d MiB -> %d MiB on the wire, RSS growth %d KiB"
@@ -1199,36 +1176,21 @@ def test_flat_memory_1gib_gzip(rampart, backend):
     s.sendall(b"GET /gib HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n"
               b"Connection: close\r\n\r\n")
     t0 = time.monotonic()
-    with ch.RssSampler(r, interval=0.1) as rss:
+    with helpers.RssSampler(r, interval=0.1) as rss:
         rd = Reader(s)
         head = read_head(rd)
         line, hdrs = split_head(head)
         assert b" 200 " in line
         hd = dict((k.lower(), v) for k, v in hdrs)
         assert hd.get("content-encoding") == "gzip" and "content-length" not in hd
-        dechunk = ch.ChunkedDecoder()
-        dec = ch.Decoder("gzip")
-        hsh = ch.hashlib.sha256()
-        got = wire = 0
-        data = rd.buf
-        while True:
-            if data:
-                wire += len(data)
-                out = dec.feed(dechunk.feed(data))
-                hsh.update(out)
-                got += len(out)
-            if dechunk.done:
-                break
-            data = s.recv(1 << 18)
-            if not data:
-                break
-            assert time.monotonic() - t0 < 90, "too slow: %d MiB in 90 s" % (got >> 20)
+        res = ch.read_coded_body(s, rd, "gzip", deadline=90, recv_size=1 << 18)
+        wire = res.wire
     elapsed = time.monotonic() - t0
     s.close()
     assert wait_for(lambda: stream.done, 5), stream.error
-    assert dechunk.done and dec.finished
-    assert got == total
-    assert hsh.hexdigest() == stream.digest
+    assert res.complete and res.finished
+    assert res.got == total
+    assert res.digest == stream.digest
     growth = rss.max - base
     print("1 GiB: %.1f s, %d MiB on the wire, RSS growth %d KiB (%d samples)"
           % (elapsed, wire >> 20, growth, rss.samples))

@@ -619,39 +619,17 @@ def test_slow_client_20mib_file(rampart, tmp_path):
     s.connect((helpers.HOST, r.port))
     s.sendall(b"GET /big.txt HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n"
               b"Connection: close\r\n\r\n")
-    with ch.RssSampler(r) as rss:
+    with helpers.RssSampler(r) as rss:
         rd = Reader(s)
         line, hdrs = split_head(read_head(rd))
         hd = dict((k.lower(), v) for k, v in hdrs)
         assert b" 200 " in line
         assert hd.get("content-encoding") == "gzip" and "content-length" not in hd, hdrs
-        dechunk = ch.ChunkedDecoder()
-        dec = ch.Decoder("gzip")
-        out_hash = ch.hashlib.sha256()
-        got = wire = 0
-        data = rd.buf
-        t0 = time.monotonic()
-        stalled = False
-        while True:
-            if data:
-                wire += len(data)
-                out = dec.feed(dechunk.feed(data))
-                out_hash.update(out)
-                got += len(out)
-            if dechunk.done:
-                break
-            if not stalled and wire >= 256 * 1024:
-                stalled = True
-                time.sleep(2.0)  # the client stops reading
-            elif wire % (1 << 20) < 65536:
-                time.sleep(0.01)
-            data = s.recv(65536)
-            if not data:
-                break
-            assert time.monotonic() - t0 < 30
+        res = ch.read_coded_body(s, rd, "gzip", slow=True, deadline=30)
+        wire = res.wire
     s.close()
-    assert dechunk.done and dec.finished
-    assert got == total and out_hash.hexdigest() == want
+    assert res.complete and res.finished
+    assert res.got == total and res.digest == want
     assert wire < total * 0.7
     growth = rss.max - base
     print("slow client (static): %d MiB -> %d KiB on the wire, RSS growth %d KiB"

@@ -5,12 +5,11 @@
 64 MiB while the body passes through."""
 
 import socket
-import threading
 import time
 
 import pytest
 
-from helpers import Client, huge_handler, reply, read_head, split_head
+from helpers import Client, RssSampler, huge_handler, reply, read_head, split_head
 
 SIZE = 256 * 1024 * 1024
 MAX_GROWTH_KIB = 64 * 1024
@@ -24,25 +23,6 @@ server {
 """
 
 
-class RssSampler:
-    def __init__(self, r):
-        self.r = r
-        self.max = 0
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop:
-            self.max = max(self.max, self.r.rss_kib())
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self.t.start()
-        return self
-
-    def __exit__(self, *a):
-        self.stop = True
-        self.t.join(2)
 
 
 @pytest.mark.slow

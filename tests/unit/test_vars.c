@@ -220,9 +220,10 @@ static const struct {
     { "100$ off", "L(100$ off)", 1, NULL },
     { "$-x", "L($-x)", 1, NULL },
     { "a$.b$host", "L(a$.b)V(1)", 0, NULL },
-    { "$http_User_Agent", "V(48:user_agent)", 0, NULL },
-    { "$cookie_SID", "V(51:sid)", 0, NULL },
-    { "$arg_x&", "V(52:x)L(&)", 0, NULL },
+    { "$http_User_Agent", "V(49:user_agent)", 0, NULL },
+    { "$cookie_SID", "V(52:sid)", 0, NULL },
+    { "$arg_x&", "V(53:x)L(&)", 0, NULL },
+    { "r=$gzip_ratio", "L(r=)V(48)", 0, NULL },
     { "$1", "C(1)", 0, NULL },
     { "/$1/$2", "L(/)C(1)L(/)C(2)", 0, NULL },
     { "$12", "C(1)L(2)", 0, NULL },
@@ -234,7 +235,7 @@ static const struct {
     { "x${", NULL, 0, "invalid variable name in \"x${\"" },
     { "$nope", NULL, 0, "unknown \"nope\" variable" },
     { "a ${nope} b", NULL, 0, "unknown \"nope\" variable" },
-    { "$connection_upgrade", "V(55)", 0, NULL },
+    { "$connection_upgrade", "V(56)", 0, NULL },
 };
 
 static void test_compile(void **state)
@@ -252,10 +253,10 @@ static void test_compile(void **state)
     assert_int_equal(RP_VAR_REQUEST_URI, 10);
     assert_int_equal(RP_VAR_URI, 11);
     assert_int_equal(RP_VAR_ARGS, 12);
-    assert_int_equal(RP_VAR_HTTP_, 48);
-    assert_int_equal(RP_VAR_COOKIE_, 51);
-    assert_int_equal(RP_VAR_ARG_, 52);
-    assert_int_equal(RP_VAR_MAP, 55);
+    assert_int_equal(RP_VAR_HTTP_, 49);
+    assert_int_equal(RP_VAR_COOKIE_, 52);
+    assert_int_equal(RP_VAR_ARG_, 53);
+    assert_int_equal(RP_VAR_MAP, 56);
     for (size_t i = 0; i < RP_ARRAY_LEN(compile_cases); i++) {
         char err[128] = "";
         rp_tpl_t *t = rp_tpl_compile(&a, compile_cases[i].text, &reg, err, sizeof(err));
