@@ -366,6 +366,8 @@ typedef struct {
     int types_set;
     int64_t buffers; /* `*_buffers N size`: compressed bytes held per
                         response before they are written, default 128k */
+    int static_;     /* `*_static`: 0 off (default), 1 on, 2 always: a
+                        precompressed FILE.gz / .br / .zst is sent */
 } rp_coding_conf_t;
 
 /* gzip_proxied bits */

@@ -14,6 +14,7 @@
         (cc)->level = RP_UNSET;                                                                    \
         (cc)->min_length = RP_UNSET;                                                               \
         (cc)->buffers = RP_UNSET;                                                                  \
+        (cc)->static_ = RP_UNSET;                                                                  \
     } while (0)
 
 void rp__conf_compress_init(rp_compress_conf_t *c)
@@ -40,6 +41,7 @@ void rp__conf_compress_merge(rp_compress_conf_t *c, const rp_compress_conf_t *pa
         M(c[i].level, default_level[i]);
         M(c[i].min_length, 20);
         M(c[i].buffers, 32 * 4096);
+        M(c[i].static_, 0);
         if (!c->c[i].types_set && parent) {
             c->c[i].types = parent->c[i].types;
             c->c[i].ntypes = parent->c[i].ntypes;
@@ -98,6 +100,26 @@ static int set_level(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, 
 static int set_on(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b, const rp__cdir_t *d)
 {
     return rp__conf_flag(p, n, &cc_of(b)->c[d->offset].on);
+}
+
+/* on | off | always */
+static int set_static(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
+                      const rp__cdir_t *d)
+{
+    int *f = &cc_of(b)->c[d->offset].static_;
+    if (*f != RP_UNSET)
+        return rp__conf_dup(p, n);
+    if (strcmp(n->args[0], "always") == 0) {
+        *f = 2;
+        return RP_OK;
+    }
+    if (strcmp(n->args[0], "on") != 0 && strcmp(n->args[0], "off") != 0)
+        return rp__conf_err(p, n,
+                            "invalid value \"%s\" in \"%s\" directive, it must be \"on\", \"off\" "
+                            "or \"always\"",
+                            n->args[0], n->name);
+    *f = strcmp(n->args[0], "on") == 0;
+    return RP_OK;
 }
 
 static int set_min_length(rp__cparse_t *p, const rp_conf_node_t *n, rp__cblock_t *b,
@@ -318,6 +340,7 @@ const rp__cdir_t rp__conf_compress_dirs[] = {
     { "gzip_comp_level", RP__CTX_HSL, RP__TAKE1, set_level, Z(RP_Z_GZIP) },
     { "gzip_min_length", RP__CTX_HSL, RP__TAKE1, set_min_length, Z(RP_Z_GZIP) },
     { "gzip_buffers", RP__CTX_HSL, RP__TAKE2, set_buffers, Z(RP_Z_GZIP) },
+    { "gzip_static", RP__CTX_HSL, RP__TAKE1, set_static, Z(RP_Z_GZIP) },
     { "gzip_proxied", RP__CTX_HSL, RP__1MORE, set_proxied, Z(0) },
     { "gzip_vary", RP__CTX_HSL, RP__TAKE1, set_vary, Z(0) },
     { "gzip_disable", RP__CTX_HSL, RP__1MORE, set_disable, Z(0) },
@@ -330,11 +353,13 @@ const rp__cdir_t rp__conf_compress_dirs[] = {
     { "brotli_min_length", RP__CTX_HSL, RP__TAKE1, set_min_length, Z(RP_Z_BR) },
     { "brotli_buffers", RP__CTX_HSL, RP__TAKE2, set_buffers, Z(RP_Z_BR) },
     { "brotli_window", RP__CTX_HSL, RP__TAKE1, set_brotli_window, Z(0) },
+    { "brotli_static", RP__CTX_HSL, RP__TAKE1, set_static, Z(RP_Z_BR) },
     { "zstd", RP__CTX_HSL, RP__TAKE1, set_on, Z(RP_Z_ZSTD) },
     { "zstd_types", RP__CTX_HSL, RP__1MORE, set_types, Z(RP_Z_ZSTD) },
     { "zstd_comp_level", RP__CTX_HSL, RP__TAKE1, set_level, Z(RP_Z_ZSTD) },
     { "zstd_min_length", RP__CTX_HSL, RP__TAKE1, set_min_length, Z(RP_Z_ZSTD) },
     { "zstd_buffers", RP__CTX_HSL, RP__TAKE2, set_buffers, Z(RP_Z_ZSTD) },
+    { "zstd_static", RP__CTX_HSL, RP__TAKE1, set_static, Z(RP_Z_ZSTD) },
     { "compression_preference", RP__CTX_HSL, RP__1MORE, set_preference, Z(0) },
     { NULL, 0, 0, NULL, 0, 0 },
 };

@@ -7,7 +7,9 @@
 #include "filter/filter.h"
 #include "http/accept_encoding.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -484,6 +486,75 @@ int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t siz
     rp__resp_filters_plan(r);
     r->resp = saved;
     return r->zchain != NULL;
+}
+
+static int open_variant(rp_req_t *r, const char *path, const char *ext, struct stat *st)
+{
+    size_t pl = strlen(path), el = strlen(ext);
+    char *v = rp_arena_alloc(&r->arena, pl + el + 1);
+    if (!v)
+        return -1;
+    memcpy(v, path, pl);
+    memcpy(v + pl, ext, el + 1);
+    int fd = open(v, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int rp_static_precompressed(rp_req_t *r, const char *path, struct stat *st, const char **coding)
+{
+    static const char *const ext[RP_Z_COUNT] = { ".gz", ".br", ".zst" };
+    const rp_compress_conf_t *cc = &r->lc->compress;
+    if (!cc->c[RP_Z_GZIP].static_ && !cc->c[RP_Z_BR].static_ && !cc->c[RP_Z_ZSTD].static_)
+        return -1;
+    /* the request side of the on-the-fly rules; a file has no response
+     * fields yet, so with Via only gzip_proxied any / no_etag / auth
+     * (with Authorization) let it through */
+    int via_ok = !req_field(r, "via").data || (cc->proxied & (RP_GZP_ANY | RP_GZP_NO_ETAG)) ||
+                 ((cc->proxied & RP_GZP_AUTH) && req_field(r, "authorization").data);
+    int req_ok = (cc->http_version == 10 || r->h.version_minor >= 1) && via_ok &&
+                 !ua_disabled(cc, req_field(r, "user-agent"));
+    rp_str_t ae = accept_encoding(r);
+    int offered[RP_Z_COUNT], n = 0;
+    for (int k = 0; k < cc->norder; k++)
+        if (cc->c[cc->order[k]].static_)
+            offered[n++] = ce_of[cc->order[k]];
+    /* the best coding the client takes whose file exists */
+    while (req_ok && ae.data && n > 0) {
+        int ce = rp_accept_encoding_choose(ae, offered, (size_t)n), z = -1;
+        for (int k = 0; k < RP_Z_COUNT; k++)
+            if (ce_of[k] == ce)
+                z = k;
+        if (z < 0)
+            break;
+        int fd = open_variant(r, path, ext[z], st);
+        if (fd >= 0) {
+            *coding = rp_coding_name(ce);
+            return fd;
+        }
+        int m = 0;
+        for (int k = 0; k < n; k++)
+            if (offered[k] != ce)
+                offered[m++] = offered[k];
+        n = m;
+    }
+    /* `always`: whatever the client said */
+    for (int k = 0; k < cc->norder; k++) {
+        int z = cc->order[k];
+        if (cc->c[z].static_ != 2)
+            continue;
+        int fd = open_variant(r, path, ext[z], st);
+        if (fd >= 0) {
+            *coding = rp_coding_name(ce_of[z]);
+            return fd;
+        }
+    }
+    return -1;
 }
 
 size_t rp_resp_filters_head(const rp_req_t *r, char *buf, size_t cap)

@@ -1085,6 +1085,15 @@ static rp_str_t find_field(const rp_req_t *r, const char *name)
     return RP_NULL_STR;
 }
 
+/* *_static is on and gzip_vary: another client could have got a
+ * precompressed copy of a file sent as it is. */
+static int static_vary(const rp_loc_conf_t *lc)
+{
+    const rp_compress_conf_t *cc = &lc->compress;
+    return cc->vary &&
+           (cc->c[RP_Z_GZIP].static_ || cc->c[RP_Z_BR].static_ || cc->c[RP_Z_ZSTD].static_);
+}
+
 static void do_static(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
@@ -1114,6 +1123,7 @@ static void do_static(rp_req_t *r)
                      upath.data);
     struct stat st;
     int fd = -1;
+    const char *pre = NULL; /* coding of a precompressed copy sent instead */
     if (n > 0 && path[n - 1] == '/') {
         for (size_t i = 0; i < lc->nindex; i++) {
             snprintf(path + n, cap - (size_t)n, "%.*s", (int)lc->index[i].len, lc->index[i].data);
@@ -1128,6 +1138,11 @@ static void do_static(rp_req_t *r)
         }
     } else {
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 && errno == ENOENT) { /* only FILE.gz may be there */
+            fd = rp_static_precompressed(r, path, &st, &pre);
+            if (fd < 0)
+                errno = ENOENT;
+        }
         if (fd < 0) {
             int e = errno;
             if (e == EACCES || lc->log_not_found)
@@ -1167,6 +1182,21 @@ static void do_static(rp_req_t *r)
         rp_req_error(r, 404);
         return;
     }
+    if (!pre) {
+        struct stat pst;
+        int pfd = rp_static_precompressed(r, path, &pst, &pre);
+        if (pfd >= 0) {
+            close(fd);
+            fd = pfd;
+            st = pst;
+        }
+    }
+    /* with a precompressed copy: its coding, and Vary as on-the-fly
+     * compression would add it */
+    char prehead[80] = "";
+    if (pre)
+        snprintf(prehead, sizeof(prehead), "Content-Encoding: %s\r\n%s", pre,
+                 lc->compress.vary ? "Vary: Accept-Encoding\r\n" : "");
     char lm[64], ims_buf[64];
     struct tm g;
     gmtime_r(&st.st_mtime, &g);
@@ -1179,11 +1209,19 @@ static void do_static(rp_req_t *r)
         char hdr[160];
         int hn = snprintf(hdr, sizeof(hdr), "Last-Modified: %s\r\n", lm);
         /* the Vary the 200 would carry (RFC 9110 15.4.5) */
-        r->head_only = 1; /* nothing is coded: only the decision is wanted */
-        int ho = r->h.method_id == RP_METHOD_HEAD;
-        rp_static_filters_plan(r, 200, rp_mime_type(lc, rp_str_cstr(path)), (uint64_t)st.st_size);
-        r->head_only = ho;
-        hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
+        if (pre) {
+            if (lc->compress.vary)
+                hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "Vary: Accept-Encoding\r\n");
+        } else {
+            r->head_only = 1; /* nothing is coded: only the decision is wanted */
+            int ho = r->h.method_id == RP_METHOD_HEAD;
+            rp_static_filters_plan(r, 200, rp_mime_type(lc, rp_str_cstr(path)),
+                                   (uint64_t)st.st_size);
+            r->head_only = ho;
+            hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
+            if (!r->zvary && static_vary(lc))
+                hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "Vary: Accept-Encoding\r\n");
+        }
         if (rp_req_write_head(r, 304, hdr, (size_t)hn, RP_OUT_NONE, UINT64_MAX) != RP_OK)
             rp_conn_close(r->c);
         r->phase = RP_PHASE_HANDLE;
@@ -1194,9 +1232,15 @@ static void do_static(rp_req_t *r)
     int hn = snprintf(hdr, sizeof(hdr), "Content-Type: %.*s\r\nLast-Modified: %s\r\n",
                       (int)RP_MIN(ctype.len, 200), ctype.data, lm);
     int framing = RP_OUT_LENGTH;
-    if (rp_static_filters_plan(r, status, ctype, (uint64_t)st.st_size))
+    if (pre)
+        hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "%s", prehead);
+    else if (rp_static_filters_plan(r, status, ctype, (uint64_t)st.st_size))
         framing = r->h.version_minor >= 1 && !r->c->parent ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
-    hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
+    if (!pre) {
+        hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
+        if (!r->zvary && static_vary(lc))
+            hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "Vary: Accept-Encoding\r\n");
+    }
     if (rp_req_write_head(r, status, hdr, (size_t)hn, framing, (uint64_t)st.st_size) != RP_OK) {
         close(fd);
         rp_conn_close(r->c);

@@ -347,6 +347,11 @@ void rp_resp_filters_free(rp_req_t *r);
 /* A local file of `size` bytes with type ctype: chooses its filters as for
  * a backend response; 1 when its body is transformed. */
 int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size);
+/* gzip_static, brotli_static, zstd_static: a precompressed copy of the
+ * file at `path` (path.gz, .br, .zst) the client may take: its descriptor,
+ * *st and *coding; -1 when there is none. */
+struct stat;
+int rp_static_precompressed(rp_req_t *r, const char *path, struct stat *st, const char **coding);
 /* The Content-Encoding and Vary lines the filters add to a local head. */
 size_t rp_resp_filters_head(const rp_req_t *r, char *buf, size_t cap);
 /* Sends r->file_fd through the filters: 1 done, 0 waiting for the client,

@@ -637,3 +637,121 @@ def test_slow_client_20mib_file(rampart, tmp_path):
     assert rss.samples > 10
     assert growth < 12 * 1024, "RSS grew by %d KiB (compressed body: %d KiB)" % (
         growth, wire >> 10)
+
+
+# ================================================================ precompressed files
+
+def _precompressed_site(root):
+    """a.txt with .gz, .br and .zst copies; b.txt with .gz only; c.txt.gz
+    alone. The copies are made from other text than the originals, so a
+    test sees which file was sent."""
+    import brotli
+    import gzip as gz
+    import zstandard
+    files = {}
+    for name in ("a.txt", "b.txt"):
+        files[name] = text_body(9000, 11)
+    coded = text_body(7000, 12)
+    files["a.txt.gz"] = gz.compress(coded)
+    files["a.txt.br"] = brotli.compress(coded)
+    files["a.txt.zst"] = zstandard.ZstdCompressor().compress(coded)
+    files["b.txt.gz"] = gz.compress(coded)
+    files["c.txt.gz"] = gz.compress(coded)
+    for name, data in files.items():
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+    return files, coded
+
+
+@pytest.fixture(scope="module")
+def pre(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("pre-site"))
+    files, coded = _precompressed_site(root)
+    tmp = tmp_path_factory.mktemp("pre")
+    r = helpers.Rampart(tmp, """
+    server {
+        listen @LISTEN@;
+        root %s;
+        gzip_static on; brotli_static on; zstd_static on;
+        location /always/ { alias %s/; gzip_static always; brotli_static off;
+                            zstd_static off; }
+        location /off/ { alias %s/; gzip_static off; brotli_static off; zstd_static off; }
+    }
+    """ % (root, root, root))
+    r.files, r.coded, r.root = files, coded, root
+    yield r
+    r.stop()
+
+
+@pytest.mark.parametrize("ae,want", [
+    ("gzip", "gzip"), ("br", "br"), ("zstd", "zstd"),
+    ("gzip, br, zstd", "zstd"),  # ties: compression_preference (zstd br gzip)
+    ("br;q=0.5, gzip", "gzip"), ("gzip;q=0, br", "br"),
+    ("identity", None), ("", None), (None, None), ("deflate", None),
+])
+def test_precompressed_copy_by_accept_encoding(pre, ae, want):
+    """gzip_static, brotli_static, zstd_static: the copy of the coding the
+    client takes best is sent as it is on disk, with its length; no coding
+    the client takes: the file itself."""
+    resp = req(pre.port, "/a.txt", ae=ae)
+    assert resp.status == 200
+    assert resp.header("Content-Type") == "text/plain", resp
+    assert "accept-encoding" in vary_tokens(resp.header_all("Vary")), resp
+    if want is None:
+        assert not resp.has("Content-Encoding"), resp
+        assert resp.body == pre.files["a.txt"]
+    else:
+        ext = {"gzip": ".gz", "br": ".br", "zstd": ".zst"}[want]
+        assert resp.header("Content-Encoding") == want, resp
+        assert resp.body == pre.files["a.txt" + ext]
+        assert decode(want, resp.body) == pre.coded
+    assert resp.header("Content-Length") == str(len(resp.body)), resp
+
+
+def test_precompressed_missing_copy_falls_back(pre):
+    """b.txt has only a .gz copy: a br client gets the file itself; c.txt.gz
+    alone answers a gzip client and is a 404 for the others."""
+    resp = req(pre.port, "/b.txt", ae="br")
+    assert not resp.has("Content-Encoding") and resp.body == pre.files["b.txt"], resp
+    resp = req(pre.port, "/b.txt", ae="br, gzip;q=0.5")
+    assert resp.header("Content-Encoding") == "gzip" and resp.body == pre.files["b.txt.gz"]
+    resp = req(pre.port, "/c.txt", ae="gzip")
+    assert resp.status == 200 and resp.header("Content-Encoding") == "gzip", resp
+    assert resp.body == pre.files["c.txt.gz"]
+    assert req(pre.port, "/c.txt").status == 404
+    assert req(pre.port, "/c.txt", ae="br").status == 404
+
+
+def test_precompressed_always_and_off(pre):
+    """`always` sends the .gz copy whatever the client said; `off` never."""
+    for ae in (None, "identity", "br"):
+        resp = req(pre.port, "/always/a.txt", ae=ae)
+        assert resp.header("Content-Encoding") == "gzip", resp
+        assert resp.body == pre.files["a.txt.gz"]
+    resp = req(pre.port, "/off/a.txt", ae="gzip, br, zstd")
+    assert not resp.has("Content-Encoding") and resp.body == pre.files["a.txt"], resp
+
+
+def test_precompressed_head_304_and_http10(pre):
+    """HEAD announces the copy (coding and length, no body); a 304 for it
+    carries Vary; an HTTP/1.0 client gets the file itself (gzip_http_version
+    1.1 by default)."""
+    with Client(pre.port, timeout=10) as c:
+        resp = c.request("HEAD", "/a.txt", headers=[("Accept-Encoding", "gzip")])
+        assert resp.header("Content-Encoding") == "gzip", resp
+        assert resp.header("Content-Length") == str(len(pre.files["a.txt.gz"])), resp
+        assert resp.body == b""
+        lm = resp.header("Last-Modified")
+        resp = c.request("GET", "/a.txt", headers=[("Accept-Encoding", "gzip"),
+                                                    ("If-Modified-Since", lm)])
+        assert resp.status == 304, resp
+        assert resp.header("Vary") == "Accept-Encoding", resp
+    resp = req(pre.port, "/a.txt", ae="gzip", version="HTTP/1.0")
+    assert not resp.has("Content-Encoding") and resp.body == pre.files["a.txt"], resp
+
+
+def test_precompressed_config_errors(conf_test):
+    rc, out, path = conf_test("server { listen 127.0.0.1:1; gzip_static sometimes; }")
+    assert rc != 0
+    assert re.search(r'invalid value "sometimes" in "gzip_static" directive, it must be '
+                     r'"on", "off" or "always" in \S+:\d+', out), out

@@ -67,7 +67,11 @@ static const err_case_t err_cases[] = {
     { "daemon maybe;",
       "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" in @:1" },
     { "worker_processes 0;", "invalid value \"0\" in \"worker_processes\" directive in @:1" },
-    { "http {\n gzip_static on;\n}", "\"gzip_static\" directive is not supported yet in @:2" },
+    { "http {\n zstd_dict_file /x;\n}",
+      "\"zstd_dict_file\" directive is not supported yet in @:2" },
+    { "http { gzip_static sometimes; }",
+      "invalid value \"sometimes\" in \"gzip_static\" directive, it must be \"on\", \"off\" or "
+      "\"always\" in @:1" },
     { "http {\n gzip_comp_level 10;\n}",
       "\"gzip_comp_level\" must be between 1 and 9, not \"10\" in @:2" },
     { "http { gzip on; gzip maybe; }", "\"gzip\" directive is duplicate in @:1" },
