@@ -168,6 +168,15 @@ stop_pid() {
     return $rc
 }
 
+stop_proxies() {  # stops the proxies started for the runs just done
+    local t pid
+    for t in $PROXIES; do
+        pid=$(eval echo "\${PID_$t:-}")
+        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
+    done
+    return 0
+}
+
 cleanup() {
     local p
     trap - EXIT INT TERM
@@ -1278,10 +1287,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
 done
 
-for t in $PROXIES; do
-    pid=$(eval echo "\${PID_$t:-}")
-    [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
-done
+stop_proxies
 
 if [ "$COMPRESS" = 1 ]; then
     for run in $COMP_RUNS; do
@@ -1333,10 +1339,7 @@ if [ "$TLS" = 1 ]; then
             done
         done
     done
-    for t in $PROXIES; do
-        pid=$(eval echo "\${PID_$t:-}")
-        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
-    done
+    stop_proxies
     VARIANT=""
 fi
 
@@ -1365,10 +1368,7 @@ if [ "$H2" = 1 ]; then
             done
         done
     done
-    for t in $PROXIES; do
-        pid=$(eval echo "\${PID_$t:-}")
-        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
-    done
+    stop_proxies
     VARIANT=""
 fi
 
@@ -1417,10 +1417,7 @@ if [ "$LB" = 1 ]; then
             done
         done
     done
-    for t in $PROXIES; do
-        pid=$(eval echo "\${PID_$t:-}")
-        [ -n "$pid" ] && stop_pid "$pid" "$pid" 10 >/dev/null
-    done
+    stop_proxies
     VARIANT=""
 fi
 

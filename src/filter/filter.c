@@ -17,6 +17,7 @@ enum stage_kind { K_DEFLATE = 0, K_INFLATE, K_BROTLI, K_ZSTD, K_COUNT };
 
 struct rp_filter_stage_s {
     int kind;
+    int table_pos; /* its filter's row in filter_table */
     int level;
     int finished;    /* FINISH done (deflate, brotli, zstd); inflate: between members */
     int started;     /* inflate: some input seen */
@@ -506,12 +507,8 @@ int rp_filter_chain_add(rp_filter_chain_t *ch, int id, int coding, int level, in
     int pos = table_pos(id);
     if (pos < 0 || ch->nstages >= RP_FILTER_MAX_STAGES)
         return -1;
-    if (ch->nstages > 0 && ch->stage[ch->nstages - 1]->kind >= 0) {
-        /* stages keep the table's order */
-        static const int pos_of_kind[K_COUNT] = { 1, 0, 1, 1 };
-        if (pos_of_kind[ch->stage[ch->nstages - 1]->kind] >= pos)
-            return -1;
-    }
+    if (ch->nstages > 0 && ch->stage[ch->nstages - 1]->table_pos >= pos)
+        return -1; /* stages keep the table's order */
     int kind;
     if (id == RP_FILTER_GUNZIP)
         kind = K_INFLATE;
@@ -539,6 +536,7 @@ int rp_filter_chain_add(rp_filter_chain_t *ch, int id, int coding, int level, in
         stage_destroy(s);
         return -1;
     }
+    s->table_pos = pos;
     ch->stage[ch->nstages++] = s;
     ch->done = 0;
     return 0;

@@ -19,43 +19,6 @@
 
 static const int ce_of[RP_Z_COUNT] = { RP_CE_GZIP, RP_CE_BR, RP_CE_ZSTD };
 
-static int is_lit(rp_str_t s, const char *lit, size_t len)
-{
-    return s.len == len && rp_str_caseeq(s, rp_str(lit, len));
-}
-#define IS(s, lit) is_lit((s), (lit), sizeof(lit) - 1)
-
-/* The Accept-Encoding of the request; several fields are one list. */
-static rp_str_t accept_encoding(rp_req_t *r)
-{
-    rp_str_t v = RP_NULL_STR;
-    for (size_t i = 0; i < r->h.nfields; i++) {
-        if (!IS(r->h.fields[i].name, "accept-encoding"))
-            continue;
-        rp_str_t f = r->h.fields[i].value;
-        if (!v.data) {
-            v = f;
-            continue;
-        }
-        char *j = rp_arena_alloc(&r->arena, v.len + f.len + 3);
-        if (!j)
-            return v;
-        memcpy(j, v.data, v.len);
-        memcpy(j + v.len, ", ", 2);
-        memcpy(j + v.len + 2, f.data, f.len);
-        v = rp_str(j, v.len + f.len + 2);
-    }
-    return v;
-}
-
-static rp_str_t req_field(const rp_req_t *r, const char *name)
-{
-    for (size_t i = 0; i < r->h.nfields; i++)
-        if (rp_str_caseeq_cstr(r->h.fields[i].name, name))
-            return r->h.fields[i].value;
-    return RP_NULL_STR;
-}
-
 /* MSIE 4 to 6, except 6 with SP2 (SV1), which handles compressed bodies. */
 static int is_msie6(rp_str_t ua)
 {
@@ -97,23 +60,23 @@ static void scan_response(const rp_h1_response_t *rs, resp_info_t *ri)
     memset(ri, 0, sizeof(*ri));
     for (size_t i = 0; i < rs->nfields; i++) {
         rp_str_t n = rs->fields[i].name, v = rs->fields[i].value;
-        if (IS(n, "content-type")) {
+        if (rp_str_caseeq_lit(n, "content-type")) {
             ri->ctype = v;
-        } else if (IS(n, "content-encoding") && rp_str_trim(v).len) {
+        } else if (rp_str_caseeq_lit(n, "content-encoding") && rp_str_trim(v).len) {
             ri->cenc = rp_str_trim(v);
             ri->ncenc++;
-        } else if (IS(n, "cache-control")) {
+        } else if (rp_str_caseeq_lit(n, "cache-control")) {
             ri->no_transform |= rp_str_list_has_token(v, RP_STR("no-transform"));
             ri->no_cache |= rp_str_list_has_token(v, RP_STR("no-cache"));
             ri->no_store |= rp_str_list_has_token(v, RP_STR("no-store"));
             ri->private_ |= rp_str_list_has_token(v, RP_STR("private"));
-        } else if (IS(n, "etag")) {
+        } else if (rp_str_caseeq_lit(n, "etag")) {
             ri->etag = v;
-        } else if (IS(n, "expires")) {
+        } else if (rp_str_caseeq_lit(n, "expires")) {
             ri->expires = v;
-        } else if (IS(n, "last-modified")) {
+        } else if (rp_str_caseeq_lit(n, "last-modified")) {
             ri->last_modified = 1;
-        } else if (IS(n, "vary")) {
+        } else if (rp_str_caseeq_lit(n, "vary")) {
             ri->vary_ae |= rp_str_list_has_token(v, RP_STR("accept-encoding")) ||
                            rp_str_list_has_token(v, RP_STR("*"));
         }
@@ -140,9 +103,9 @@ static int expired(rp_str_t v)
 
 /* gzip_proxied: may a response to a request that came through another
  * proxy (it has Via) be compressed? */
-static int proxied_ok(const rp_req_t *r, const rp_compress_conf_t *cc, const resp_info_t *ri)
+static int proxied_ok(rp_req_t *r, const rp_compress_conf_t *cc, const resp_info_t *ri)
 {
-    if (!req_field(r, "via").data)
+    if (!rp_req_field(r, "via").data)
         return 1;
     int b = cc->proxied;
     if (b & RP_GZP_ANY)
@@ -151,7 +114,15 @@ static int proxied_ok(const rp_req_t *r, const rp_compress_conf_t *cc, const res
            ((b & RP_GZP_NO_CACHE) && ri->no_cache) || ((b & RP_GZP_NO_STORE) && ri->no_store) ||
            ((b & RP_GZP_PRIVATE) && ri->private_) || ((b & RP_GZP_NO_LM) && !ri->last_modified) ||
            ((b & RP_GZP_NO_ETAG) && !ri->etag.data) ||
-           ((b & RP_GZP_AUTH) && req_field(r, "authorization").data);
+           ((b & RP_GZP_AUTH) && rp_req_field(r, "authorization").data);
+}
+
+/* The request side, the same for every coding: gzip_http_version,
+ * gzip_disable, and what gzip_proxied allows with Via (via_ok). */
+static int request_ok(rp_req_t *r, const rp_compress_conf_t *cc, int via_ok)
+{
+    return (cc->http_version == 10 || r->h.version_minor >= 1) && via_ok &&
+           !ua_disabled(cc, rp_req_field(r, "user_agent"));
 }
 
 static int type_ok(const rp_coding_conf_t *c, rp_str_t ctype)
@@ -164,7 +135,7 @@ static int type_ok(const rp_coding_conf_t *c, rp_str_t ctype)
     rp_str_t t = rp_str_trim(rp_str(ctype.data, n));
     if (!t.len)
         return 0;
-    if (IS(t, "text/html"))
+    if (rp_str_caseeq_lit(t, "text/html"))
         return 1;
     for (size_t i = 0; i < c->ntypes; i++) {
         rp_str_t p = c->types[i];
@@ -180,15 +151,23 @@ static int type_ok(const rp_coding_conf_t *c, rp_str_t ctype)
     return 0;
 }
 
-void rp__resp_filters_plan(rp_req_t *r)
+/* No filters and nothing added to the head (an earlier answer's state,
+ * from before an error_page, is dropped). */
+static void filters_reset(rp_req_t *r)
 {
-    const rp_compress_conf_t *cc = &r->lc->compress;
-    if (r->zchain) /* an earlier answer's (error_page) */
+    if (r->zchain)
         rp_filter_chain_release(r->zchain);
     r->zchain = NULL;
     r->zcoding = -1;
     r->zgunzip = r->zvary = r->zdirty = r->zfinished = 0;
     r->zin_total = 0;
+    r->zpre = NULL;
+}
+
+void rp__resp_filters_plan(rp_req_t *r)
+{
+    const rp_compress_conf_t *cc = &r->lc->compress;
+    filters_reset(r);
     int any_on = cc->c[RP_Z_GZIP].on || cc->c[RP_Z_BR].on || cc->c[RP_Z_ZSTD].on;
     if (!any_on && !cc->gunzip)
         return;
@@ -199,10 +178,10 @@ void rp__resp_filters_plan(rp_req_t *r)
     scan_response(rs, &ri);
     int has_body = rs->body_kind != RP_BODY_NONE && !r->head_only;
     /* the request side: the same rules for every coding */
-    int req_ok = (cc->http_version == 10 || r->h.version_minor >= 1) && proxied_ok(r, cc, &ri) &&
-                 !ua_disabled(cc, req_field(r, "user-agent"));
-    rp_str_t ae = accept_encoding(r);
-    int backend_gzip = ri.ncenc == 1 && (IS(ri.cenc, "gzip") || IS(ri.cenc, "x-gzip"));
+    int req_ok = request_ok(r, cc, proxied_ok(r, cc, &ri));
+    rp_str_t ae = rp_req_field(r, "accept_encoding");
+    int backend_gzip = ri.ncenc == 1 &&
+                       (rp_str_caseeq_lit(ri.cenc, "gzip") || rp_str_caseeq_lit(ri.cenc, "x-gzip"));
 
     /* a 206 holds a part of the gzip stream, which cannot be decoded alone */
     if (cc->gunzip && backend_gzip && !ri.no_transform && rs->status != 206) {
@@ -266,9 +245,12 @@ vary:
         r->zvary = 0;
 }
 
-const char *rp__resp_filters_coding(const rp_req_t *r)
+/* "gzip", "br", "zstd" for the Content-Encoding added, or NULL. */
+static const char *coding_of(const rp_req_t *r)
 {
-    return r->zcoding >= 0 ? rp_coding_name(ce_of[r->zcoding]) : NULL;
+    if (r->zpre)
+        return r->zpre;
+    return r->zchain && r->zcoding >= 0 ? rp_coding_name(ce_of[r->zcoding]) : NULL;
 }
 
 /* How a backend field goes out when the body is transformed: 0 dropped,
@@ -277,11 +259,11 @@ int rp__resp_filters_field(rp_req_t *r, rp_str_t name, rp_str_t *v)
 {
     if (!r->zchain)
         return 1;
-    if (IS(name, "accept-ranges"))
+    if (rp_str_caseeq_lit(name, "accept-ranges"))
         return 0;
-    if (r->zgunzip && IS(name, "content-encoding"))
+    if (r->zgunzip && rp_str_caseeq_lit(name, "content-encoding"))
         return 0;
-    if (IS(name, "etag")) {
+    if (rp_str_caseeq_lit(name, "etag")) {
         /* the bytes differ: a strong validator becomes weak */
         if (v->len >= 2 && v->data[0] == 'W' && v->data[1] == '/')
             return 1;
@@ -325,43 +307,14 @@ static int fill_zin(rp_req_t *r)
     size_t room = rp_buf_room(z);
     if (!room)
         return 0;
-    char *src = u->in.data + u->in.pos;
-    size_t avail = rp_buf_len(&u->in);
-    if (r->resp_kind == RP_BODY_CHUNKED) {
-        size_t consumed = 0, out_len = 0;
-        int rc =
-            rp_h1_chunked_decode(&r->resp_chunked, src, RP_MIN(avail, room), &consumed, &out_len);
-        if (rc == RP_ERROR) {
-            rp__up_fail(r, 502, "upstream sent invalid chunked response");
-            return -1;
-        }
-        memcpy(z->data + z->last, src, out_len);
-        z->last += out_len;
-        u->in.pos += consumed;
-        if (rc == RP_OK) {
-            r->resp_done = 1;
-            if (rp_buf_len(&u->in))
-                r->up_keepalive = 0;
-        } else if (consumed == 0 && u->in.pos > 0) {
-            rp_buf_compact(&u->in);
-        }
-        return consumed > 0;
+    char *p;
+    size_t n;
+    int t = rp__resp_body_take(r, room, &p, &n);
+    if (t > 0 && n) {
+        memcpy(z->data + z->last, p, n);
+        z->last += n;
     }
-    size_t n = RP_MIN(avail, room);
-    if (r->resp_kind == RP_BODY_LENGTH) {
-        if ((uint64_t)n > r->resp_left)
-            n = (size_t)r->resp_left;
-        r->resp_left -= n;
-    }
-    memcpy(z->data + z->last, src, n);
-    z->last += n;
-    u->in.pos += n;
-    if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
-        r->resp_done = 1;
-        if (rp_buf_len(&u->in))
-            r->up_keepalive = 0;
-    }
-    return n > 0;
+    return t;
 }
 
 /* Output bytes held for the client before the chain waits. */
@@ -473,9 +426,19 @@ int rp__resp_pump_filtered(rp_req_t *r)
 
 /* ---- local files ---- */
 
-int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size)
+int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size, const char *pre,
+                           int build)
 {
+    const rp_compress_conf_t *cc = &r->lc->compress;
+    if (pre) {
+        /* sent as it is on disk; Vary as on-the-fly compression adds it */
+        filters_reset(r);
+        r->zpre = build ? pre : NULL;
+        r->zvary = cc->vary;
+        return 0;
+    }
     rp_h1_response_t saved = r->resp;
+    int head_only = r->head_only;
     rp_http_field_t f = { RP_STR("content-type"), ctype };
     memset(&r->resp, 0, sizeof(r->resp));
     r->resp.status = status;
@@ -483,8 +446,14 @@ int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t siz
     r->resp.nfields = 1;
     r->resp.body_kind = RP_BODY_LENGTH;
     r->resp.content_length = size;
+    if (!build)
+        r->head_only = 1; /* no body is coded: only the decision is wanted */
     rp__resp_filters_plan(r);
     r->resp = saved;
+    r->head_only = head_only;
+    if (cc->vary &&
+        (cc->c[RP_Z_GZIP].static_ || cc->c[RP_Z_BR].static_ || cc->c[RP_Z_ZSTD].static_))
+        r->zvary = 1; /* another client could have got a precompressed copy */
     return r->zchain != NULL;
 }
 
@@ -515,11 +484,10 @@ int rp_static_precompressed(rp_req_t *r, const char *path, struct stat *st, cons
     /* the request side of the on-the-fly rules; a file has no response
      * fields yet, so with Via only gzip_proxied any / no_etag / auth
      * (with Authorization) let it through */
-    int via_ok = !req_field(r, "via").data || (cc->proxied & (RP_GZP_ANY | RP_GZP_NO_ETAG)) ||
-                 ((cc->proxied & RP_GZP_AUTH) && req_field(r, "authorization").data);
-    int req_ok = (cc->http_version == 10 || r->h.version_minor >= 1) && via_ok &&
-                 !ua_disabled(cc, req_field(r, "user-agent"));
-    rp_str_t ae = accept_encoding(r);
+    int via_ok = !rp_req_field(r, "via").data || (cc->proxied & (RP_GZP_ANY | RP_GZP_NO_ETAG)) ||
+                 ((cc->proxied & RP_GZP_AUTH) && rp_req_field(r, "authorization").data);
+    int req_ok = request_ok(r, cc, via_ok);
+    rp_str_t ae = rp_req_field(r, "accept_encoding");
     int offered[RP_Z_COUNT], n = 0;
     for (int k = 0; k < cc->norder; k++)
         if (cc->c[cc->order[k]].static_)
@@ -559,7 +527,7 @@ int rp_static_precompressed(rp_req_t *r, const char *path, struct stat *st, cons
 
 size_t rp_resp_filters_head(const rp_req_t *r, char *buf, size_t cap)
 {
-    const char *coding = r->zchain ? rp__resp_filters_coding(r) : NULL;
+    const char *coding = coding_of(r);
     int n = snprintf(buf, cap, "%s%s%s%s", coding ? "Content-Encoding: " : "", coding ? coding : "",
                      coding ? "\r\n" : "", r->zvary ? "Vary: Accept-Encoding\r\n" : "");
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;

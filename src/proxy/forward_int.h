@@ -36,6 +36,12 @@ int rp__out_add(rp_req_t *r, const char *p, size_t n);
 int rp__resp_send_head(rp_req_t *r);
 int rp__resp_parse_head(rp_req_t *r);
 int rp__resp_pump(rp_req_t *r);
+/* Takes up to `room` body bytes of the backend's response from up->in
+ * (chunked framing removed in place, Content-Length counted, r->resp_done
+ * set at the end): *p and *n say where and how many. 1 on progress (maybe
+ * framing only), 0 when more input is needed, -1 on invalid framing
+ * (answered). */
+int rp__resp_body_take(rp_req_t *r, size_t room, char **p, size_t *n);
 int rp__resp_direct(const rp_req_t *r);
 int rp__resp_direct_flush(rp_req_t *r, int *progress);
 /* Room at the end of c->out, which is allocated, compacted and grown up to
@@ -46,8 +52,6 @@ size_t rp__out_room(rp_req_t *r, size_t max_out);
 /* Chooses them from the location's settings, the request and the response
  * head (sets r->zchain, r->zcoding, r->zgunzip, r->zvary). */
 void rp__resp_filters_plan(rp_req_t *r);
-/* "gzip", "br", "zstd" for the Content-Encoding added, or NULL. */
-const char *rp__resp_filters_coding(const rp_req_t *r);
 /* A backend field under the filters: 0 dropped, 1 sent (maybe rewritten
  * into *v: strong ETags become weak). */
 int rp__resp_filters_field(rp_req_t *r, rp_str_t name, rp_str_t *v);

@@ -134,11 +134,9 @@ int rp__resp_send_head(rp_req_t *r)
             return RP_ERROR;
     }
 
-    const char *coding = r->zchain ? rp__resp_filters_coding(r) : NULL;
-    if (coding && (OUT(r, "Content-Encoding: ") != RP_OK ||
-                   rp__out_add(r, coding, strlen(coding)) != RP_OK || OUT(r, "\r\n") != RP_OK))
-        return RP_ERROR;
-    if (r->zvary && OUT(r, "Vary: Accept-Encoding\r\n") != RP_OK)
+    char zhead[80];
+    size_t zn = rp_resp_filters_head(r, zhead, sizeof(zhead));
+    if (zn && rp__out_add(r, zhead, zn) != RP_OK)
         return RP_ERROR;
 
     /* framing for the client */
@@ -299,9 +297,52 @@ static void emit_body(rp_req_t *r, const char *src, size_t n)
     r->body_sent += n;
 }
 
+int rp__resp_body_take(rp_req_t *r, size_t room, char **p, size_t *n)
+{
+    rp_upconn_t *u = r->up;
+    char *src = u->in.data + u->in.pos;
+    size_t avail = rp_buf_len(&u->in);
+    *p = src;
+    *n = 0;
+    if (r->resp_kind == RP_BODY_CHUNKED) {
+        size_t consumed = 0;
+        int rc = rp_h1_chunked_decode(&r->resp_chunked, src, RP_MIN(avail, room), &consumed, n);
+        if (rc == RP_ERROR) {
+            rp__up_fail(r, 502, "upstream sent invalid chunked response");
+            return -1;
+        }
+        u->in.pos += consumed;
+        if (rc == RP_OK) {
+            r->resp_done = 1;
+            if (rp_buf_len(&u->in))
+                r->up_keepalive = 0; /* extra bytes after the body */
+        } else if (consumed == 0) {
+            if (u->in.pos == 0)
+                return 0; /* need more input */
+            rp_buf_compact(&u->in);
+        }
+        return 1;
+    }
+    size_t k = RP_MIN(avail, room);
+    if (r->resp_kind == RP_BODY_LENGTH) {
+        if ((uint64_t)k > r->resp_left)
+            k = (size_t)r->resp_left;
+        r->resp_left -= k;
+    }
+    u->in.pos += k;
+    *n = k;
+    if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
+        r->resp_done = 1;
+        if (rp_buf_len(&u->in))
+            r->up_keepalive = 0;
+    }
+    return k > 0;
+}
+
 int rp__resp_pump(rp_req_t *r)
 {
-    rp_conn_t *c = r->c;
+    if (r->zchain)
+        return rp__resp_pump_filtered(r);
     rp_upconn_t *u = r->up;
     int progress = 0;
     size_t max_out =
@@ -310,62 +351,23 @@ int rp__resp_pump(rp_req_t *r)
                                         : r->lc->proxy_buffer_size);
     if (max_out < RP_BUF_SIZE)
         max_out = RP_BUF_SIZE;
-    if (r->zchain)
-        return rp__resp_pump_filtered(r);
+    int ok_body = !r->head_only && r->out_framing != RP_OUT_NONE;
     while (!r->resp_done && u->in.data && rp_buf_len(&u->in)) {
-        if (!c->out.data && rp_buf_alloc(c->w, &c->out, RP_BUF_SIZE) != RP_OK)
-            return -1;
         size_t room = rp__out_room(r, max_out);
         if (room < 64)
             return progress;
-        char *src = u->in.data + u->in.pos;
-        size_t avail = rp_buf_len(&u->in);
-        int ok_body = !r->head_only && r->out_framing != RP_OUT_NONE;
-        if (r->resp_kind == RP_BODY_CHUNKED) {
-            size_t slice = RP_MIN(avail, room - 32);
-            size_t consumed = 0, out_len = 0;
-            int rc = rp_h1_chunked_decode(&r->resp_chunked, src, slice, &consumed, &out_len);
-            if (rc == RP_ERROR) {
-                rp__up_fail(r, 502, "upstream sent invalid chunked response");
-                return -1;
-            }
-            if (out_len && ok_body)
-                emit_body(r, src, out_len);
-            u->in.pos += consumed;
-            if (rc == RP_OK) {
-                r->resp_done = 1;
-                if (rp_buf_len(&u->in))
-                    r->up_keepalive = 0; /* extra bytes after the body */
-            } else if (consumed == 0) {
-                if (u->in.pos > 0) {
-                    rp_buf_compact(&u->in);
-                    progress = 1;
-                }
-                return progress; /* need more input */
-            }
-        } else {
-            size_t n = RP_MIN(avail, room);
-            if (r->resp_kind == RP_BODY_LENGTH) {
-                if ((uint64_t)n > r->resp_left)
-                    n = (size_t)r->resp_left;
-                r->resp_left -= n;
-            }
-            if (ok_body) {
-                if (r->out_framing == RP_OUT_CHUNKED) {
-                    size_t m = RP_MIN(n, room - 32); /* room for the framing */
-                    if (r->resp_kind == RP_BODY_LENGTH)
-                        r->resp_left += n - m;
-                    n = m;
-                }
-                emit_body(r, src, n);
-            }
-            u->in.pos += n;
-            if (r->resp_kind == RP_BODY_LENGTH && r->resp_left == 0) {
-                r->resp_done = 1;
-                if (rp_buf_len(&u->in))
-                    r->up_keepalive = 0;
-            }
-        }
+        /* room for a chunk's framing around what is taken */
+        if (r->resp_kind == RP_BODY_CHUNKED || (ok_body && r->out_framing == RP_OUT_CHUNKED))
+            room -= 32;
+        char *p;
+        size_t n;
+        int t = rp__resp_body_take(r, room, &p, &n);
+        if (t < 0)
+            return -1;
+        if (t == 0)
+            return progress; /* need more input */
+        if (n && ok_body)
+            emit_body(r, p, n);
         progress = 1;
     }
     return progress;

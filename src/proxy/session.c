@@ -1077,23 +1077,6 @@ static void do_return(rp_req_t *r, const rp_loc_conf_t *lc)
     r->phase = RP_PHASE_HANDLE;
 }
 
-static rp_str_t find_field(const rp_req_t *r, const char *name)
-{
-    for (size_t i = 0; i < r->h.nfields; i++)
-        if (rp_str_caseeq_cstr(r->h.fields[i].name, name))
-            return r->h.fields[i].value;
-    return RP_NULL_STR;
-}
-
-/* *_static is on and gzip_vary: another client could have got a
- * precompressed copy of a file sent as it is. */
-static int static_vary(const rp_loc_conf_t *lc)
-{
-    const rp_compress_conf_t *cc = &lc->compress;
-    return cc->vary &&
-           (cc->c[RP_Z_GZIP].static_ || cc->c[RP_Z_BR].static_ || cc->c[RP_Z_ZSTD].static_);
-}
-
 static void do_static(rp_req_t *r)
 {
     const rp_loc_conf_t *lc = r->lc;
@@ -1191,17 +1174,12 @@ static void do_static(rp_req_t *r)
             st = pst;
         }
     }
-    /* with a precompressed copy: its coding, and Vary as on-the-fly
-     * compression would add it */
-    char prehead[80] = "";
-    if (pre)
-        snprintf(prehead, sizeof(prehead), "Content-Encoding: %s\r\n%s", pre,
-                 lc->compress.vary ? "Vary: Accept-Encoding\r\n" : "");
     char lm[64], ims_buf[64];
     struct tm g;
     gmtime_r(&st.st_mtime, &g);
     strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &g);
-    rp_str_t ims = find_field(r, "if-modified-since");
+    rp_str_t ims = rp_req_field(r, "if_modified_since");
+    rp_str_t ctype = rp_mime_type(lc, rp_str_cstr(path));
     int status = r->status ? r->status : 200;
     if (status == 200 && ims.len && ims.len < sizeof(ims_buf) && ims.len == strlen(lm) &&
         memcmp(ims.data, lm, ims.len) == 0) {
@@ -1209,38 +1187,20 @@ static void do_static(rp_req_t *r)
         char hdr[160];
         int hn = snprintf(hdr, sizeof(hdr), "Last-Modified: %s\r\n", lm);
         /* the Vary the 200 would carry (RFC 9110 15.4.5) */
-        if (pre) {
-            if (lc->compress.vary)
-                hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "Vary: Accept-Encoding\r\n");
-        } else {
-            r->head_only = 1; /* nothing is coded: only the decision is wanted */
-            int ho = r->h.method_id == RP_METHOD_HEAD;
-            rp_static_filters_plan(r, 200, rp_mime_type(lc, rp_str_cstr(path)),
-                                   (uint64_t)st.st_size);
-            r->head_only = ho;
-            hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
-            if (!r->zvary && static_vary(lc))
-                hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "Vary: Accept-Encoding\r\n");
-        }
+        rp_static_filters_plan(r, 200, ctype, (uint64_t)st.st_size, pre, 0);
+        hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
         if (rp_req_write_head(r, 304, hdr, (size_t)hn, RP_OUT_NONE, UINT64_MAX) != RP_OK)
             rp_conn_close(r->c);
         r->phase = RP_PHASE_HANDLE;
         return;
     }
     char hdr[400];
-    rp_str_t ctype = rp_mime_type(lc, rp_str_cstr(path));
     int hn = snprintf(hdr, sizeof(hdr), "Content-Type: %.*s\r\nLast-Modified: %s\r\n",
                       (int)RP_MIN(ctype.len, 200), ctype.data, lm);
     int framing = RP_OUT_LENGTH;
-    if (pre)
-        hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "%s", prehead);
-    else if (rp_static_filters_plan(r, status, ctype, (uint64_t)st.st_size))
+    if (rp_static_filters_plan(r, status, ctype, (uint64_t)st.st_size, pre, 1))
         framing = r->h.version_minor >= 1 && !r->c->parent ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
-    if (!pre) {
-        hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
-        if (!r->zvary && static_vary(lc))
-            hn += snprintf(hdr + hn, sizeof(hdr) - (size_t)hn, "Vary: Accept-Encoding\r\n");
-    }
+    hn += (int)rp_resp_filters_head(r, hdr + hn, sizeof(hdr) - (size_t)hn);
     if (rp_req_write_head(r, status, hdr, (size_t)hn, framing, (uint64_t)st.st_size) != RP_OK) {
         close(fd);
         rp_conn_close(r->c);

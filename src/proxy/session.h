@@ -229,6 +229,7 @@ struct rp_req_s {
     rp_buf_t zin;                     /* body bytes waiting for the chain */
     int zcoding;                      /* RP_Z_* the body is coded with, -1 none */
     uint64_t zin_total;               /* body bytes the chain took ($gzip_ratio) */
+    const char *zpre;                 /* coding of a precompressed file sent */
     unsigned zgunzip : 1;             /* the backend's gzip is decoded */
     unsigned zvary : 1;               /* Vary: Accept-Encoding is added */
     unsigned zdirty : 1;              /* bytes went in since the last flush */
@@ -344,15 +345,18 @@ void rp_h2stream_end(rp_conn_t *s);
 
 /* compress.c: body filters (gzip, br, zstd) */
 void rp_resp_filters_free(rp_req_t *r);
-/* A local file of `size` bytes with type ctype: chooses its filters as for
- * a backend response; 1 when its body is transformed. */
-int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size);
+/* A local file of `size` bytes with type ctype: how its answer is coded,
+ * as for a backend response. With `pre` (the coding of a precompressed
+ * copy being sent) nothing is coded. build 0: only the decision, for the
+ * Vary of a 304. Returns 1 when its body goes through filters. */
+int rp_static_filters_plan(rp_req_t *r, int status, rp_str_t ctype, uint64_t size, const char *pre,
+                           int build);
 /* gzip_static, brotli_static, zstd_static: a precompressed copy of the
  * file at `path` (path.gz, .br, .zst) the client may take: its descriptor,
  * *st and *coding; -1 when there is none. */
 struct stat;
 int rp_static_precompressed(rp_req_t *r, const char *path, struct stat *st, const char **coding);
-/* The Content-Encoding and Vary lines the filters add to a local head. */
+/* The Content-Encoding and Vary lines of an answer's head, as planned. */
 size_t rp_resp_filters_head(const rp_req_t *r, char *buf, size_t cap);
 /* Sends r->file_fd through the filters: 1 done, 0 waiting for the client,
  * -1 closed. */
@@ -438,6 +442,10 @@ void rp_upconn_free(rp_upconn_t *u);
 void rp_pool_free_buckets(rp_worker_t *w);
 
 /* variables.c */
+/* The request's field `name`, written as in $http_NAME (lower case, '_'
+ * for '-'); several fields are one list joined with ", "; RP_NULL_STR
+ * when there is none. */
+rp_str_t rp_req_field(rp_req_t *r, const char *name);
 uint64_t rp_random64(void);
 int rp_req_var(void *ctx, const rp_var_ref_t *ref, rp_arena_t *a, rp_str_t *out);
 void rp_req_access_log(rp_req_t *r);

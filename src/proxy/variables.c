@@ -98,6 +98,14 @@ static int find_fields(const rp_http_field_t *fields, size_t n, rp_str_t var, rp
     return RP_OK;
 }
 
+rp_str_t rp_req_field(rp_req_t *r, const char *name)
+{
+    rp_str_t v;
+    if (find_fields(r->h.fields, r->h.nfields, rp_str_cstr(name), &r->arena, &v, ", ") != RP_OK)
+        return RP_NULL_STR;
+    return v;
+}
+
 static rp_str_t req_field(const rp_req_t *r, const char *name)
 {
     for (size_t i = 0; i < r->h.nfields; i++)
